@@ -1,0 +1,218 @@
+//! The resource endpoints: parse the URL and query, call the registry,
+//! shape the answer (JSON, Table or metadata-only).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{Method, header};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::query::Query;
+use super::respond::{json, status_response, with_warnings};
+use super::{AppState, MAX_BODY, table, watch};
+use crate::registry::patch::PatchKind;
+use crate::registry::resources::{self, ResourceDef, Subresource};
+use crate::registry::{ApiError, Deleted, Result, UserInfo};
+
+/// What a resource URL names.
+pub(crate) struct Target {
+    pub(crate) def: &'static ResourceDef,
+    pub(crate) ns: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) sub: Option<String>,
+}
+
+fn not_found() -> ApiError {
+    ApiError::new(404, "NotFound", "the server could not find the requested resource")
+}
+
+pub(crate) fn parse_target(path: &str) -> Result<Target> {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (group, version, rest) = match segs.as_slice() {
+        ["api", v, rest @ ..] => ("", *v, rest),
+        ["apis", g, v, rest @ ..] => (*g, *v, rest),
+        _ => return Err(not_found()),
+    };
+    let (ns, rest) = match rest {
+        ["namespaces", ns, plural, tail @ ..] if *plural != "status" && *plural != "finalize" => (Some(*ns), {
+            let mut v = vec![*plural];
+            v.extend_from_slice(tail);
+            v
+        }),
+        other => (None, other.to_vec()),
+    };
+    let (plural, name, sub) = match rest.as_slice() {
+        [plural] => (*plural, None, None),
+        [plural, name] => (*plural, Some(*name), None),
+        [plural, name, sub] => (*plural, Some(*name), Some(*sub)),
+        _ => return Err(not_found()),
+    };
+    let def = resources::find(group, version, plural).ok_or_else(not_found)?;
+    if ns.is_some() && !def.namespaced {
+        return Err(not_found());
+    }
+    if ns.is_none() && def.namespaced && name.is_some() {
+        return Err(not_found());
+    }
+    Ok(Target {
+        def,
+        ns: ns.map(String::from),
+        name: name.map(String::from),
+        sub: sub.map(String::from),
+    })
+}
+
+/// How the client wants objects rendered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Render {
+    Full,
+    Table,
+    Metadata,
+}
+
+pub(crate) fn render_of(headers: &axum::http::HeaderMap) -> Render {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    // The first acceptable alternative wins, as content negotiation goes.
+    for part in accept.split(',') {
+        if part.contains("as=Table") {
+            return Render::Table;
+        }
+        if part.contains("as=PartialObjectMetadata") {
+            return Render::Metadata;
+        }
+        if part.trim_start().starts_with("application/json") || part.contains("*/*") {
+            return Render::Full;
+        }
+    }
+    Render::Full
+}
+
+pub(crate) async fn resource(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    match handle(&state, req).await {
+        Ok(resp) => resp,
+        Err(e) => status_response(&e),
+    }
+}
+
+async fn handle(state: &AppState, req: Request) -> Result<Response> {
+    let (parts, body) = req.into_parts();
+    let target = parse_target(parts.uri.path())?;
+    let query = Query::parse(parts.uri.query());
+    let user = parts.extensions.get::<UserInfo>().cloned().unwrap_or_default();
+    let body = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        ApiError::new(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728")
+    })?;
+    let render = render_of(&parts.headers);
+    let registry = &state.registry;
+    let def = target.def;
+    let ns = target.ns.as_deref();
+    let sub = match target.sub.as_deref() {
+        None => None,
+        Some("status") if def.subresources.contains(&Subresource::Status) => Some(Subresource::Status),
+        Some("scale") if def.subresources.contains(&Subresource::Scale) => Some(Subresource::Scale),
+        Some("binding") if def.kind == "Pod" => {
+            let binding = resources::find("", "v1", "bindings").ok_or_else(not_found)?;
+            let mut opts = query.write_opts()?;
+            opts.user = user;
+            let out = registry.create(binding, ns, parse_body(&body, &parts.headers)?, &opts).await?;
+            return Ok(json(201, &out.object));
+        }
+        Some(_) => return Err(not_found()),
+    };
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    match (parts.method, target.name.as_deref()) {
+        (Method::GET, Some(name)) => {
+            if sub == Some(Subresource::Scale) {
+                return Ok(json(200, &registry.get_scale(def, ns, name)?));
+            }
+            if query.flag("watch") {
+                let mut q = query;
+                q.0.insert("fieldSelector".into(), format!("metadata.name={name}"));
+                return watch::serve(registry.clone(), def, ns, &q, render).await;
+            }
+            let obj = registry.get(def, ns, name)?;
+            Ok(json(200, &table::render_one(def, &obj, render, &query)))
+        }
+        (Method::GET, None) => {
+            if query.flag("watch") {
+                return watch::serve(registry.clone(), def, ns, &query, render).await;
+            }
+            let opts = query.list_opts(def)?;
+            let list = registry.list(def, ns, &opts)?;
+            Ok(json(200, &table::render_list(def, &list, render, &query)))
+        }
+        (Method::POST, None) => {
+            let mut opts = query.write_opts()?;
+            opts.user = user;
+            let obj = parse_body(&body, &parts.headers)?;
+            let out = registry.create(def, ns, obj, &opts).await?;
+            Ok(with_warnings(json(201, &out.object), &out.warnings))
+        }
+        (Method::PUT, Some(name)) => {
+            let mut opts = query.write_opts()?;
+            opts.user = user;
+            let obj = parse_body(&body, &parts.headers)?;
+            let out = registry.update(def, ns, name, obj, sub, &opts).await?;
+            Ok(with_warnings(json(200, &out.object), &out.warnings))
+        }
+        (Method::PATCH, Some(name)) => {
+            let mut opts = query.write_opts()?;
+            opts.user = user;
+            let kind = PatchKind::from_content_type(content_type).ok_or_else(|| ApiError::unsupported_media_type(content_type))?;
+            let out = registry.patch(def, ns, name, kind, &body, sub, &opts).await?;
+            Ok(with_warnings(json(200, &out.object), &out.warnings))
+        }
+        (Method::DELETE, Some(name)) if sub.is_none() => {
+            let (opts, dry_run) = query.delete_opts(&body)?;
+            let mut wopts = query.write_opts()?;
+            wopts.dry_run |= dry_run;
+            wopts.user = user;
+            match registry.delete(def, ns, name, &opts, &wopts).await? {
+                Deleted::Gone(obj) => Ok(json(200, &success(def, &obj))),
+                Deleted::Pending(obj) => Ok(json(202, &obj)),
+            }
+        }
+        (Method::DELETE, None) => {
+            let (opts, dry_run) = query.delete_opts(&body)?;
+            let mut wopts = query.write_opts()?;
+            wopts.dry_run |= dry_run;
+            wopts.user = user;
+            let list = query.list_opts(def)?;
+            let deleted = registry.delete_collection(def, ns, &list, &opts, &wopts).await?;
+            let items: Vec<Value> = deleted.iter().map(|o| (**o).clone()).collect();
+            let list_kind = format!("{}List", def.kind);
+            Ok(json(200, &json!({ "kind": list_kind, "apiVersion": api_version(def), "metadata": {}, "items": items })))
+        }
+        _ => Err(ApiError::method_not_allowed(def)),
+    }
+}
+
+pub(crate) fn api_version(def: &ResourceDef) -> String {
+    if def.group.is_empty() { def.version.to_string() } else { format!("{}/{}", def.group, def.version) }
+}
+
+fn success(def: &ResourceDef, obj: &Value) -> Value {
+    let mut details = json!({
+        "name": obj.pointer("/metadata/name").cloned().unwrap_or(Value::Null),
+        "kind": def.plural,
+        "uid": obj.pointer("/metadata/uid").cloned().unwrap_or(Value::Null),
+    });
+    if !def.group.is_empty() {
+        details["group"] = json!(def.group);
+    }
+    json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details })
+}
+
+fn parse_body(body: &Bytes, headers: &axum::http::HeaderMap) -> Result<Value> {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+    let media = ct.split(';').next().unwrap_or("").trim();
+    if !media.is_empty() && media != "application/json" && media != "*/*" {
+        return Err(ApiError::unsupported_media_type(ct));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!("error decoding request body: invalid JSON: {e}"))
+    })
+}
+

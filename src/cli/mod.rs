@@ -1,0 +1,33 @@
+//! Command-line interface: one short file per subcommand.
+
+mod kubeconfig;
+mod server;
+mod version;
+
+use clap::{Parser, Subcommand};
+
+/// A single-binary edge cloud that speaks Kubernetes.
+#[derive(Parser)]
+#[command(name = "sovedge", version, about, long_about = None)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server: store, Kubernetes API and everything behind it.
+    Server(server::Args),
+    /// Print the admin kubeconfig of a server's data directory.
+    Kubeconfig(kubeconfig::Args),
+    /// Print the version of sovedge and of the Kubernetes API it serves.
+    Version,
+}
+
+pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Server(args) => server::run(args),
+        Command::Kubeconfig(args) => kubeconfig::run(args),
+        Command::Version => version::run(),
+    }
+}

@@ -1,0 +1,23 @@
+//! sovedge: one binary that turns a small box into a Kubernetes-compatible
+//! edge cloud.
+
+mod api;
+mod cli;
+mod pki;
+mod registry;
+mod store;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

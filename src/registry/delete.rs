@@ -1,0 +1,291 @@
+//! delete and deletecollection, with finalizers, preconditions,
+//! propagation to dependents and namespace termination.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::error::{ApiError, Result};
+use super::meta::{self, meta_mut};
+use super::resources::{RESOURCES, ResourceDef, VerbSet};
+use super::write::WriteOpts;
+use super::{ListOpts, Registry, def_for_key, key, store_error};
+use crate::store::{Op, revision_of};
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DeleteOpts {
+    pub(crate) grace_period_seconds: Option<i64>,
+    pub(crate) propagation: Option<String>,
+    pub(crate) precondition_uid: Option<String>,
+    pub(crate) precondition_rv: Option<String>,
+}
+
+pub(crate) enum Deleted {
+    /// The object is gone.
+    Gone(Arc<Value>),
+    /// Deletion started; finalizers or dependents still hold the object.
+    Pending(Value),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Propagation {
+    Orphan,
+    Background,
+    Foreground,
+}
+
+fn parse_propagation(p: Option<&str>) -> Result<Propagation> {
+    match p {
+        None | Some("") | Some("Background") => Ok(Propagation::Background),
+        Some("Orphan") => Ok(Propagation::Orphan),
+        Some("Foreground") => Ok(Propagation::Foreground),
+        Some(other) => Err(ApiError::new(
+            422,
+            "Invalid",
+            format!("DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"{other}\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""),
+        )),
+    }
+}
+
+/// Whether `obj` names `uid` among its owners.
+fn owned_by(obj: &Value, uid: &str) -> bool {
+    obj.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .is_some_and(|refs| refs.iter().any(|r| r.get("uid").and_then(Value::as_str) == Some(uid)))
+}
+
+impl Registry {
+    pub(crate) async fn delete(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        name: &str,
+        opts: &DeleteOpts,
+        wopts: &WriteOpts,
+    ) -> Result<Deleted> {
+        self.allow(def, "delete")?;
+        let propagation = parse_propagation(opts.propagation.as_deref())?;
+        let k = key(def, ns, name);
+        let current = self.store.get(&k).ok_or_else(|| ApiError::not_found(def, name))?;
+        if let Some(uid) = &opts.precondition_uid
+            && uid != meta::uid(&current)
+        {
+            return Err(ApiError::conflict(
+                def,
+                name,
+                &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", meta::uid(&current)),
+            ));
+        }
+        if let Some(rv) = &opts.precondition_rv
+            && *rv != revision_of(&current).to_string()
+        {
+            return Err(ApiError::conflict(
+                def,
+                name,
+                &format!(
+                    "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in meta: {}",
+                    revision_of(&current)
+                ),
+            ));
+        }
+        let is_namespace = def.group.is_empty() && def.kind == "Namespace";
+        if wopts.dry_run {
+            return Ok(Deleted::Gone(current));
+        }
+        if propagation == Propagation::Orphan {
+            self.orphan_dependents(meta::uid(&current)).await;
+        }
+        if is_namespace || !meta::finalizers(&current).is_empty() {
+            if meta::is_deleting(&current) {
+                return Ok(Deleted::Pending(self.present(def, &current).as_ref().clone()));
+            }
+            let mut new = (*current).clone();
+            let m = meta_mut(&mut new);
+            m.insert("deletionTimestamp".into(), json!(meta::now()));
+            m.insert("deletionGracePeriodSeconds".into(), json!(opts.grace_period_seconds.unwrap_or(0)));
+            if is_namespace {
+                new["status"]["phase"] = json!("Terminating");
+            }
+            let stored = self
+                .store
+                .write(Op::Update { key: k, value: new, expected: Some(revision_of(&current)) })
+                .await
+                .map_err(|e| store_error(def, name, e))?;
+            if is_namespace {
+                self.terminate_namespace(name.to_string());
+            }
+            return Ok(Deleted::Pending(self.present(def, &stored).as_ref().clone()));
+        }
+        if propagation == Propagation::Foreground {
+            self.delete_dependents(meta::uid(&current).to_string()).await;
+        }
+        let gone = self
+            .store
+            .write(Op::Delete { key: k, expected: Some(revision_of(&current)) })
+            .await
+            .map_err(|e| store_error(def, name, e))?;
+        if propagation == Propagation::Background {
+            self.collect_dependents(meta::uid(&gone).to_string());
+        }
+        Ok(Deleted::Gone(self.present(def, &gone)))
+    }
+
+    pub(crate) async fn delete_collection(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        list: &ListOpts,
+        opts: &DeleteOpts,
+        wopts: &WriteOpts,
+    ) -> Result<Vec<Arc<Value>>> {
+        self.allow(def, "deletecollection")?;
+        let items = self.list(def, ns, list)?.items;
+        let mut deleted = Vec::new();
+        for item in items {
+            let item_ns = item.pointer("/metadata/namespace").and_then(Value::as_str);
+            match self.delete(def, item_ns, meta::name(&item), opts, wopts).await {
+                Ok(_) => deleted.push(item),
+                Err(e) if e.code == 404 => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Every stored object naming `uid` as an owner, with its resource.
+    fn dependents(&self, uid: &str) -> Vec<(String, Arc<Value>)> {
+        let filter = |v: &Value| owned_by(v, uid);
+        let Ok(page) = self.store.list("", None, None, 0, &filter) else { return Vec::new() };
+        page.items
+            .into_iter()
+            .filter_map(|obj| {
+                let defs = RESOURCES.iter().filter(|d| d.verbs == VerbSet::Crud && d.kind == obj.get("kind").and_then(Value::as_str).unwrap_or(""));
+                let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str);
+                defs.map(|d| key(d, ns.filter(|_| d.namespaced), meta::name(&obj)))
+                    .find(|k| self.store.get(k).is_some())
+                    .map(|k| (k, obj.clone()))
+            })
+            .collect()
+    }
+
+    async fn orphan_dependents(&self, uid: &str) {
+        for (k, obj) in self.dependents(uid) {
+            let mut new = (*obj).clone();
+            if let Some(refs) = new.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
+                refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(uid));
+                if refs.is_empty()
+                    && let Some(m) = new.get_mut("metadata").and_then(Value::as_object_mut)
+                {
+                    m.remove("ownerReferences");
+                }
+            }
+            let _ = self.store.write(Op::Update { key: k, value: new, expected: Some(revision_of(&obj)) }).await;
+        }
+    }
+
+    /// Deletes what `uid` owned, unless another owner still exists.
+    async fn delete_dependents(&self, uid: String) {
+        let mut queue = vec![uid];
+        while let Some(uid) = queue.pop() {
+            for (k, obj) in self.dependents(&uid) {
+                let other_owner_alive = obj
+                    .pointer("/metadata/ownerReferences")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r.get("uid").and_then(Value::as_str))
+                    .filter(|u| *u != uid)
+                    .any(|u| !self.dependents_probe(u));
+                if other_owner_alive {
+                    continue;
+                }
+                let Some((def, ns, name)) = def_for_key(&k) else { continue };
+                let opts = DeleteOpts { propagation: Some("Background".into()), ..Default::default() };
+                if let Err(e) = Box::pin(self.delete(def, ns, name, &opts, &WriteOpts::default())).await
+                    && e.code != 404
+                {
+                    tracing::warn!(key = %k, error = %e, "cannot delete dependent");
+                }
+                queue.push(meta::uid(&obj).to_string());
+            }
+        }
+    }
+
+    /// True when no object with `uid` exists any more.
+    fn dependents_probe(&self, uid: &str) -> bool {
+        let filter = |v: &Value| meta::uid(v) == uid;
+        self.store.list("", None, None, 1, &filter).map(|p| p.items.is_empty()).unwrap_or(true)
+    }
+
+    /// Background propagation: dependents go after the owner is gone.
+    pub(super) fn collect_dependents(&self, uid: String) {
+        let registry = self.clone();
+        tokio::spawn(async move { registry.delete_dependents(uid).await });
+    }
+
+    /// Empties a terminating namespace, then removes it.
+    pub(crate) fn terminate_namespace(&self, ns: String) {
+        let registry = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let mut left = 0;
+                for def in RESOURCES.iter().filter(|d| d.namespaced && d.verbs == VerbSet::Crud && d.group != "events.k8s.io") {
+                    let Ok(page) = registry.store.list(&super::prefix(def, Some(&ns)), None, None, 0, &|_| true) else { continue };
+                    for obj in page.items {
+                        left += 1;
+                        if meta::is_deleting(&obj) {
+                            continue;
+                        }
+                        let _ = registry.delete(def, Some(&ns), meta::name(&obj), &DeleteOpts::default(), &WriteOpts::default()).await;
+                    }
+                }
+                if left == 0 && registry.finalize_namespace(&ns).await {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        });
+    }
+
+    /// Drops the `kubernetes` finalizer of an emptied namespace; true when
+    /// the namespace is gone or no longer terminating.
+    async fn finalize_namespace(&self, ns: &str) -> bool {
+        let Some(def) = super::resources::find("", "v1", "namespaces") else { return true };
+        let k = key(def, None, ns);
+        let Some(current) = self.store.get(&k) else { return true };
+        let mut new = (*current).clone();
+        if let Some(f) = new.pointer_mut("/spec/finalizers").and_then(Value::as_array_mut) {
+            f.retain(|v| v != "kubernetes");
+        }
+        let op = if meta::finalizers(&new).is_empty() {
+            Op::Delete { key: k, expected: Some(revision_of(&current)) }
+        } else {
+            Op::Update { key: k, value: new, expected: Some(revision_of(&current)) }
+        };
+        self.store.write(op).await.is_ok()
+    }
+
+    /// Resumes termination of namespaces that were terminating when the
+    /// server stopped.
+    pub(crate) fn resume_terminating(&self) {
+        let Some(def) = super::resources::find("", "v1", "namespaces") else { return };
+        let Ok(page) = self.store.list(&super::prefix(def, None), None, None, 0, &meta::is_deleting) else { return };
+        for ns in page.items {
+            self.terminate_namespace(meta::name(&ns).to_string());
+        }
+    }
+
+    /// Creates an object unless it exists: used for what the server itself
+    /// must provide (default namespaces, the `kubernetes` Service).
+    pub(crate) async fn ensure(&self, def: &ResourceDef, ns: Option<&str>, obj: Value) -> Result<()> {
+        if self.store.get(&key(def, ns, meta::name(&obj))).is_some() {
+            return Ok(());
+        }
+        match self.create(def, ns, obj, &WriteOpts::default()).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.code == 409 => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}

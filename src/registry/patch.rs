@@ -1,0 +1,831 @@
+//! PATCH request bodies: JSON patch (RFC 6902), JSON merge patch (RFC 7386)
+//! and Kubernetes strategic merge patch (SMP).
+//!
+//! Upstream decides SMP list behaviour from Go struct tags (`patchStrategy`,
+//! `patchMergeKey`). We have no Go structs, so [`list_strategy`] keeps a table
+//! keyed by the list's field name and the name of the map that holds it,
+//! which is enough to tell e.g. container ports from service ports.
+
+use serde_json::{Map, Value};
+
+type Object = Map<String, Value>;
+
+const DIRECTIVE: &str = "$patch";
+const RETAIN_KEYS: &str = "$retainKeys";
+const SET_ORDER: &str = "$setElementOrder";
+const DELETE_PRIMITIVE: &str = "$deleteFromPrimitiveList";
+
+// Messages of upstream's `mergepatch` sentinel errors, kept so clients that
+// match on them keep working.
+const ERR_RETAIN_KEYS: &str = "invalid patch format of retainKeys";
+const ERR_PRIMITIVE_LIST: &str = "invalid patch format of primitive list";
+const ERR_SET_ORDER: &str = "invalid patch format of setElementOrder list";
+const ERR_LIST_OF_LISTS: &str = "lists of lists are not supported";
+
+/// The three patch formats a PATCH request can carry here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PatchKind {
+    Json,
+    Merge,
+    StrategicMerge,
+}
+
+impl PatchKind {
+    /// Maps a `Content-Type` header to a patch kind. Parameters such as
+    /// `;charset=utf-8` are ignored, as upstream cuts the header at `;`.
+    pub(crate) fn from_content_type(ct: &str) -> Option<PatchKind> {
+        let base = ct.split(';').next().unwrap_or_default().trim();
+        // Media types are case-insensitive (RFC 9110), so accept any casing.
+        match base.to_ascii_lowercase().as_str() {
+            "application/json-patch+json" => Some(PatchKind::Json),
+            "application/merge-patch+json" => Some(PatchKind::Merge),
+            "application/strategic-merge-patch+json" => Some(PatchKind::StrategicMerge),
+            _ => None,
+        }
+    }
+}
+
+/// Why a patch could not be applied. Each variant maps to the HTTP status
+/// upstream kube-apiserver answers with (see `status_code`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PatchError {
+    /// The patch document itself is malformed: not JSON, wrong shape, a bad
+    /// directive. Upstream: 400 BadRequest.
+    Malformed(String),
+    /// The patch is well formed but cannot be applied to this object: a JSON
+    /// patch op failed (`test` mismatch, missing path) or an SMP list holds
+    /// lists. Upstream (`handlers/patch.go`, `applyJSPatch`) answers 422 with
+    /// reason `Invalid` via `NewGenericServerResponse`, whose body message is
+    /// the generic "the server rejected our request due to an error in our
+    /// request"; the detail carried here is ours to show or log.
+    Apply(String),
+    /// Strategic merge patch on a kind without Go struct metadata (custom
+    /// resources). Upstream's CRD handler does not list the media type, so
+    /// the request fails with 415 UnsupportedMediaType.
+    Unsupported(String),
+}
+
+impl PatchError {
+    /// The HTTP status upstream uses for this error.
+    pub(crate) fn status_code(&self) -> u16 {
+        match self {
+            PatchError::Malformed(_) => 400,
+            PatchError::Apply(_) => 422,
+            PatchError::Unsupported(_) => 415,
+        }
+    }
+
+    /// The `metav1.Status` reason upstream uses for this error.
+    pub(crate) fn reason(&self) -> &'static str {
+        match self {
+            PatchError::Malformed(_) => "BadRequest",
+            PatchError::Apply(_) => "Invalid",
+            PatchError::Unsupported(_) => "UnsupportedMediaType",
+        }
+    }
+}
+
+impl std::fmt::Display for PatchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PatchError::Malformed(m) | PatchError::Apply(m) | PatchError::Unsupported(m) => {
+                f.write_str(m)
+            }
+        }
+    }
+}
+
+impl std::error::Error for PatchError {}
+
+fn malformed(msg: impl Into<String>) -> PatchError {
+    PatchError::Malformed(msg.into())
+}
+
+/// Applies `patch` (raw request body) to `current`, returning the patched
+/// object. `strategic_merge_allowed` is false for kinds without struct merge
+/// metadata (custom resources).
+pub(crate) fn apply(
+    kind: PatchKind,
+    current: &Value,
+    patch: &[u8],
+    strategic_merge_allowed: bool,
+) -> Result<Value, PatchError> {
+    // Upstream rejects the media type before it reads the body, so a CR gets
+    // 415 even when the body is garbage.
+    if kind == PatchKind::StrategicMerge && !strategic_merge_allowed {
+        return Err(PatchError::Unsupported(
+            "the body of the request was in an unknown format - accepted media types include: \
+             application/json-patch+json, application/merge-patch+json"
+                .to_owned(),
+        ));
+    }
+    let doc: Value = serde_json::from_slice(patch)
+        .map_err(|e| malformed(format!("error decoding patch: {e}")))?;
+    match kind {
+        PatchKind::Json => {
+            let ops: json_patch::Patch = serde_json::from_value(doc)
+                .map_err(|e| malformed(format!("error decoding patch: {e}")))?;
+            let mut out = current.clone();
+            json_patch::patch(&mut out, &ops).map_err(|e| PatchError::Apply(e.to_string()))?;
+            Ok(out)
+        }
+        PatchKind::Merge => {
+            // RFC 7386 would let a non-object replace the whole document, but
+            // an API object must stay an object, and upstream answers 400
+            // ("Invalid JSON Patch") for scalar and null patches.
+            if !doc.is_object() {
+                return Err(malformed(
+                    "Invalid JSON Patch: a merge patch must be a JSON object",
+                ));
+            }
+            let mut out = current.clone();
+            json_patch::merge(&mut out, &doc);
+            Ok(out)
+        }
+        PatchKind::StrategicMerge => {
+            let Value::Object(patch) = doc else {
+                // Upstream decodes into a Go map, which fails with a 400.
+                return Err(malformed("a strategic merge patch must be a JSON object"));
+            };
+            let base = current.as_object().cloned().unwrap_or_default();
+            // `$patch: delete` on the whole object leaves an empty object, as
+            // upstream does; the caller's name checks then reject it.
+            Ok(Value::Object(
+                merge_map(base, &patch, "")?.unwrap_or_default(),
+            ))
+        }
+    }
+}
+
+/// How a list field is merged, as upstream's struct tags would say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListStrategy {
+    /// No patch strategy: the patch's list replaces the live one.
+    Atomic,
+    /// `patchStrategy:"merge"` on a list of primitives: a set union.
+    Set,
+    /// `patchStrategy:"merge"` with `patchMergeKey`: elements matched by key.
+    Keyed(&'static str),
+}
+
+const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
+
+/// Looks up the strategy of list `field` inside the map stored under
+/// `parent` (`""` at the top level; for list elements, the list's name).
+/// Field names alone are ambiguous (`ports` of a container merges by
+/// `containerPort`, of a Service by `port`, of Endpoints not at all), and the
+/// holder's name settles every case among the built-in kinds.
+fn list_strategy(parent: &str, field: &str) -> ListStrategy {
+    use ListStrategy::{Atomic, Keyed, Set};
+    match (parent, field) {
+        (_, "containers" | "initContainers" | "ephemeralContainers") => Keyed("name"),
+        (p, "ports") if CONTAINER_LISTS.contains(&p) => Keyed("containerPort"),
+        ("spec", "ports") => Keyed("port"), // ServiceSpec
+        (_, "env") => Keyed("name"),
+        (_, "volumeMounts") => Keyed("mountPath"),
+        (_, "volumeDevices") => Keyed("devicePath"),
+        // PodSpec (also inside pod templates).
+        ("spec", "volumes" | "imagePullSecrets" | "resourceClaims" | "schedulingGates") => {
+            Keyed("name")
+        }
+        ("spec", "hostAliases") => Keyed("ip"),
+        ("spec", "topologySpreadConstraints") => Keyed("topologyKey"),
+        ("spec", "podCIDRs") => Set, // NodeSpec
+        ("metadata", "finalizers") => Set,
+        ("metadata", "ownerReferences") => Keyed("uid"),
+        // Conditions of every built-in status; NodeStatus addresses.
+        ("status", "conditions" | "addresses") => Keyed("type"),
+        ("status", "podIPs" | "hostIPs") => Keyed("ip"),
+        ("status", "resourceClaimStatuses") => Keyed("name"),
+        ("", "secrets") => Keyed("name"), // ServiceAccount
+        // tolerations, readinessGates, args, command, envFrom, ... and every
+        // list we know nothing about.
+        _ => Atomic,
+    }
+}
+
+fn no_merge_key(m: &Object, key: &str) -> PatchError {
+    malformed(format!(
+        "map: {} does not contain declared merge key: {key}",
+        Value::Object(m.clone())
+    ))
+}
+
+fn bad_patch_type(directive: &Value, m: &Object) -> PatchError {
+    malformed(format!(
+        "unknown patch type: {directive} in map: {}",
+        Value::Object(m.clone())
+    ))
+}
+
+/// Merges `patch` into `orig`. `None` means the map is deleted by
+/// `$patch: delete`.
+fn merge_map(mut orig: Object, patch: &Object, parent: &str) -> Result<Option<Object>, PatchError> {
+    match patch.get(DIRECTIVE) {
+        None => {}
+        Some(Value::String(s)) if s == "merge" => {}
+        // The SMP doc: deleting a map this way equals setting it to null.
+        Some(Value::String(s)) if s == "delete" => return Ok(None),
+        Some(Value::String(s)) if s == "replace" => {
+            // Take the patch literally; merging it into an empty map still
+            // resolves nested directives so none leak into the result.
+            let mut rest = patch.clone();
+            rest.remove(DIRECTIVE);
+            return merge_map(Object::new(), &rest, parent);
+        }
+        Some(other) => return Err(bad_patch_type(other, patch)),
+    }
+
+    // `$retainKeys` clears every live key it does not list. Upstream applies
+    // it before merging and requires the patch's own keys to be listed.
+    if let Some(list) = patch.get(RETAIN_KEYS) {
+        let keep: Vec<&str> = list
+            .as_array()
+            .and_then(|a| a.iter().map(Value::as_str).collect())
+            .ok_or_else(|| malformed(ERR_RETAIN_KEYS))?;
+        let unlisted = patch
+            .iter()
+            .any(|(k, v)| !v.is_null() && !k.starts_with('$') && !keep.contains(&k.as_str()));
+        if unlisted {
+            return Err(malformed(ERR_RETAIN_KEYS));
+        }
+        orig.retain(|k, _| keep.contains(&k.as_str()));
+    }
+
+    // `$setElementOrder/<field>` reorders after merging, against the live
+    // order from before the merge, so capture that first.
+    let mut orders = Vec::new();
+    for (key, value) in patch {
+        let Some(rest) = key.strip_prefix(SET_ORDER) else {
+            continue;
+        };
+        let (Some(field), Value::Array(order)) = (rest.strip_prefix('/'), value) else {
+            return Err(malformed(ERR_SET_ORDER));
+        };
+        let before = match orig.get(field) {
+            Some(Value::Array(a)) => a.clone(),
+            _ => Vec::new(),
+        };
+        orders.push((field, order, before));
+    }
+
+    for (key, value) in patch {
+        if let Some(rest) = key.strip_prefix(DELETE_PRIMITIVE) {
+            let (Some(field), Value::Array(remove)) = (rest.strip_prefix('/'), value) else {
+                return Err(malformed(ERR_PRIMITIVE_LIST));
+            };
+            if let Some(Value::Array(list)) = orig.get_mut(field) {
+                list.retain(|v| !remove.contains(v));
+            }
+            continue;
+        }
+        // Other directives were handled above. Unknown ones are ignored: the
+        // SMP design doc requires servers to skip directives they do not
+        // know, so newer clients keep working.
+        if key.starts_with('$') {
+            continue;
+        }
+        if value.is_null() {
+            orig.remove(key);
+            continue;
+        }
+        match orig.get_mut(key) {
+            Some(slot) => match merge_value(Some(slot.take()), value, parent, key)? {
+                Some(v) => *slot = v,
+                None => {
+                    orig.remove(key);
+                }
+            },
+            None => {
+                if let Some(v) = merge_value(None, value, parent, key)? {
+                    orig.insert(key.clone(), v);
+                }
+            }
+        }
+    }
+
+    for (field, order, before) in orders {
+        let key = match list_strategy(parent, field) {
+            // An atomic list is taken from the patch verbatim, order and all.
+            ListStrategy::Atomic => continue,
+            ListStrategy::Set => None,
+            ListStrategy::Keyed(k) => Some(k),
+        };
+        let order_ids = order
+            .iter()
+            .map(|item| match (item, key) {
+                (Value::Object(m), Some(k)) => m.get(k).cloned().ok_or_else(|| no_merge_key(m, k)),
+                (v, None) if !v.is_object() && !v.is_array() => Ok(v.clone()),
+                _ => Err(malformed(ERR_SET_ORDER)),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(Value::Array(items)) = patch.get(field) {
+            check_order(items, &order_ids, key, field)?;
+        }
+        if let Some(Value::Array(list)) = orig.get_mut(field) {
+            let before_ids = ids(&before, key);
+            *list = reorder(std::mem::take(list), &order_ids, &before_ids, key);
+        }
+    }
+    Ok(Some(orig))
+}
+
+/// Merges one non-null patch value into the live value (if any). `None`
+/// means the field is deleted.
+fn merge_value(
+    orig: Option<Value>,
+    patch: &Value,
+    parent: &str,
+    field: &str,
+) -> Result<Option<Value>, PatchError> {
+    match patch {
+        // A live value of another type is replaced; the patch is still merged
+        // into an empty map or list so its directives are resolved.
+        Value::Object(p) => {
+            let base = match orig {
+                Some(Value::Object(m)) => m,
+                _ => Object::new(),
+            };
+            Ok(merge_map(base, p, field)?.map(Value::Object))
+        }
+        Value::Array(p) => {
+            let base = match orig {
+                Some(Value::Array(a)) => a,
+                _ => Vec::new(),
+            };
+            let strategy = list_strategy(parent, field);
+            merge_list(base, p, strategy, field).map(|l| Some(Value::Array(l)))
+        }
+        scalar => Ok(Some(scalar.clone())),
+    }
+}
+
+fn has_directive(v: &Value) -> bool {
+    v.get(DIRECTIVE).is_some()
+}
+
+/// A patch element merged into nothing: directives resolved, nulls dropped.
+fn fresh(m: &Object, field: &str) -> Result<Value, PatchError> {
+    Ok(Value::Object(
+        merge_map(Object::new(), m, field)?.unwrap_or_default(),
+    ))
+}
+
+fn merge_list(
+    mut list: Vec<Value>,
+    patch: &[Value],
+    strategy: ListStrategy,
+    field: &str,
+) -> Result<Vec<Value>, PatchError> {
+    let key = match strategy {
+        ListStrategy::Atomic => {
+            // Replace wholesale. `$patch` markers carry no meaning for a list
+            // that is replaced anyway, so such elements are dropped.
+            return patch
+                .iter()
+                .filter(|v| !has_directive(v))
+                .map(|v| match v {
+                    Value::Object(m) => fresh(m, field),
+                    other => Ok(other.clone()),
+                })
+                .collect();
+        }
+        ListStrategy::Set => None,
+        ListStrategy::Keyed(k) => Some(k),
+    };
+    if patch.iter().chain(list.iter()).any(Value::is_array) {
+        return Err(PatchError::Apply(ERR_LIST_OF_LISTS.to_owned()));
+    }
+
+    let Some(key) = key else {
+        if patch.iter().any(Value::is_object) {
+            return Err(malformed(format!(
+                "cannot merge lists without merge key for field {field}"
+            )));
+        }
+        // Set union, deduplicated as upstream does.
+        let before = list.clone();
+        let mut merged: Vec<Value> = Vec::with_capacity(list.len() + patch.len());
+        for v in list.into_iter().chain(patch.iter().cloned()) {
+            if !merged.contains(&v) {
+                merged.push(v);
+            }
+        }
+        return Ok(reorder(merged, patch, &before, None));
+    };
+
+    let mut plain = Vec::with_capacity(patch.len());
+    let mut replace = false;
+    for item in patch {
+        let Value::Object(m) = item else {
+            return Err(malformed(format!(
+                "expected a map in list {field}, got {item}"
+            )));
+        };
+        match m.get(DIRECTIVE) {
+            None => plain.push(m),
+            Some(Value::String(s)) if s == "delete" => {
+                // Deletes every live element with that key, as upstream does.
+                let id = m.get(key).ok_or_else(|| no_merge_key(m, key))?;
+                list.retain(|e| e.get(key) != Some(id));
+            }
+            // Upstream: the whole list becomes the patch's other elements.
+            Some(Value::String(s)) if s == "replace" => replace = true,
+            // Merging is what a keyed list does anyway; a bare marker is a
+            // no-op and a keyed element merges normally.
+            Some(Value::String(s)) if s == "merge" => {
+                if m.contains_key(key) {
+                    plain.push(m);
+                }
+            }
+            Some(other) => return Err(bad_patch_type(other, m)),
+        }
+    }
+    if replace {
+        return plain.into_iter().map(|m| fresh(m, field)).collect();
+    }
+
+    let before = ids(&list, Some(key));
+    let mut patch_ids = Vec::with_capacity(plain.len());
+    for m in plain {
+        let id = m.get(key).ok_or_else(|| no_merge_key(m, key))?;
+        patch_ids.push(id.clone());
+        match list.iter().position(|e| e.get(key) == Some(id)) {
+            Some(i) => {
+                let base = match list[i].take() {
+                    Value::Object(o) => o,
+                    _ => Object::new(),
+                };
+                list[i] = Value::Object(merge_map(base, m, field)?.unwrap_or_default());
+            }
+            None => list.push(fresh(m, field)?),
+        }
+    }
+    Ok(reorder(list, &patch_ids, &before, Some(key)))
+}
+
+/// The identity of a list element: its merge key value, or the element
+/// itself for primitive sets.
+fn ident<'a>(v: &'a Value, key: Option<&str>) -> Option<&'a Value> {
+    match key {
+        Some(k) => v.get(k),
+        None => Some(v),
+    }
+}
+
+fn ids(list: &[Value], key: Option<&str>) -> Vec<Value> {
+    list.iter()
+        .map(|v| ident(v, key).cloned().unwrap_or(Value::Null))
+        .collect()
+}
+
+fn position(order: &[Value], v: &Value, key: Option<&str>) -> Option<usize> {
+    ident(v, key).and_then(|id| order.iter().position(|o| o == id))
+}
+
+/// Upstream's ordering rule: elements named by the patch (or by
+/// `$setElementOrder`) follow that order; the rest keep their live order;
+/// the two runs are interleaved so that a live element stays ahead of a patch
+/// element it preceded before, and patch elements new to the list come
+/// first. That is why a container added by a plain SMP lands at the front.
+fn reorder(items: Vec<Value>, order: &[Value], before: &[Value], key: Option<&str>) -> Vec<Value> {
+    let (mut named, mut rest): (Vec<Value>, Vec<Value>) = items
+        .into_iter()
+        .partition(|v| position(order, v, key).is_some());
+    named.sort_by_key(|v| position(order, v, key));
+    rest.sort_by_key(|v| position(before, v, key).unwrap_or(usize::MAX));
+
+    let mut out = Vec::with_capacity(named.len() + rest.len());
+    let mut named = named.into_iter().peekable();
+    let mut rest = rest.into_iter().peekable();
+    loop {
+        let take_rest = match (rest.peek(), named.peek()) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(r), Some(n)) => matches!(
+                (position(before, r, key), position(before, n, key)),
+                (Some(a), Some(b)) if a < b
+            ),
+        };
+        let next = if take_rest { rest.next() } else { named.next() };
+        out.extend(next);
+    }
+    out
+}
+
+/// Upstream requires the patch list's elements to appear in
+/// `$setElementOrder` in the same relative order.
+fn check_order(
+    items: &[Value],
+    order: &[Value],
+    key: Option<&str>,
+    field: &str,
+) -> Result<(), PatchError> {
+    let mut from = 0;
+    for item in items.iter().filter(|v| !has_directive(v)) {
+        let found = ident(item, key).and_then(|id| order[from..].iter().position(|o| o == id));
+        let Some(i) = found else {
+            return Err(malformed(format!(
+                "the order in patch list {field} doesn't match $setElementOrder list: {}",
+                Value::Array(order.to_vec())
+            )));
+        };
+        from += i + 1;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn smp(current: &Value, patch: Value) -> Result<Value, PatchError> {
+        let body = serde_json::to_vec(&patch).unwrap();
+        apply(PatchKind::StrategicMerge, current, &body, true)
+    }
+
+    /// Applies an SMP that must succeed and checks no directive leaked.
+    fn ok(current: &Value, patch: Value) -> Value {
+        fn clean(v: &Value) {
+            match v {
+                Value::Object(m) => m.iter().for_each(|(k, v)| {
+                    assert!(!k.starts_with('$'), "directive {k} leaked");
+                    clean(v);
+                }),
+                Value::Array(a) => a.iter().for_each(clean),
+                _ => {}
+            }
+        }
+        let out = smp(current, patch).unwrap();
+        clean(&out);
+        out
+    }
+
+    fn at<'a>(v: &'a Value, pointer: &str) -> &'a Value {
+        v.pointer(pointer).unwrap_or(&Value::Null)
+    }
+
+    const CONTAINERS: &str = "/spec/template/spec/containers";
+
+    fn deployment(containers: Value) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "labels": {"app": "web", "tier": "fe"}},
+            "spec": {"replicas": 2,
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}},
+                "template": {"spec": {"containers": containers,
+                    "tolerations": [{"key": "dedicated", "effect": "NoSchedule"}]}}}})
+    }
+
+    /// Wraps fields of a pod template's spec into a Deployment patch.
+    fn pod_patch(spec: Value) -> Value {
+        json!({"spec": {"template": {"spec": spec}}})
+    }
+
+    #[test]
+    fn content_types() {
+        use PatchKind::*;
+        let cases = [
+            ("application/json-patch+json", Some(Json)),
+            ("application/merge-patch+json; charset=utf-8", Some(Merge)),
+            (
+                "Application/Strategic-Merge-Patch+JSON",
+                Some(StrategicMerge),
+            ),
+            ("application/apply-patch+yaml", None),
+            ("application/json", None),
+        ];
+        for (ct, want) in cases {
+            assert_eq!(PatchKind::from_content_type(ct), want, "{ct}");
+        }
+    }
+
+    #[test]
+    fn kubectl_apply_style_patch() {
+        let live = deployment(json!([
+            {"name": "app", "image": "app:v1", "ports": [{"containerPort": 80}]},
+            {"name": "sidecar", "image": "proxy:1"}, {"name": "old", "image": "old:1"}]));
+        // What kubectl apply sends: changed and added elements in the new
+        // config's order, deletions last, plus the full desired order.
+        let patch = pod_patch(json!({
+            "$setElementOrder/containers": [{"name": "new"}, {"name": "app"}, {"name": "sidecar"}],
+            "containers": [{"name": "new", "image": "new:1"}, {"name": "app", "image": "app:v2"},
+                {"name": "old", "$patch": "delete"}]}));
+        let out = ok(&live, patch);
+        let want = json!([{"name": "new", "image": "new:1"},
+            {"name": "app", "image": "app:v2", "ports": [{"containerPort": 80}]},
+            {"name": "sidecar", "image": "proxy:1"}]);
+        assert_eq!(at(&out, CONTAINERS), &want);
+        assert_eq!(at(&out, "/spec/replicas"), &json!(2));
+        assert_eq!(at(&out, "/metadata/labels/tier"), &json!("fe"));
+    }
+
+    #[test]
+    fn added_container_goes_first_and_tolerations_are_replaced() {
+        // The kubectl patch task page: the redis container is listed before
+        // nginx, and the tolerations list is replaced, not merged.
+        let live = deployment(json!([{"name": "patch-demo-ctr", "image": "nginx"}]));
+        let tolerations = json!([{"effect": "NoSchedule", "key": "disktype", "value": "ssd"}]);
+        let patch = pod_patch(json!({"tolerations": tolerations,
+            "containers": [{"name": "patch-demo-ctr-2", "image": "redis"}]}));
+        let out = ok(&live, patch);
+        let want = json!([{"name": "patch-demo-ctr-2", "image": "redis"},
+            {"name": "patch-demo-ctr", "image": "nginx"}]);
+        assert_eq!(at(&out, CONTAINERS), &want);
+        assert_eq!(at(&out, "/spec/template/spec/tolerations"), &tolerations);
+    }
+
+    #[test]
+    fn set_element_order() {
+        let live = deployment(json!([{"name": "a"}, {"name": "b"}, {"name": "c"}]));
+        // Live elements the order does not name keep their place after it.
+        let patch =
+            pod_patch(json!({"$setElementOrder/containers": [{"name": "b"}, {"name": "a"}]}));
+        let want = json!([{"name": "b"}, {"name": "a"}, {"name": "c"}]);
+        assert_eq!(at(&ok(&live, patch), CONTAINERS), &want);
+        // The order must name merge keys, in the patch list's order.
+        let no_key = pod_patch(json!({"$setElementOrder/containers": [{"image": "x"}]}));
+        let err = smp(&live, no_key);
+        assert!(matches!(err, Err(PatchError::Malformed(m)) if m.contains("merge key: name")));
+        let mismatch = pod_patch(
+            json!({"$setElementOrder/containers": [{"name": "b"}, {"name": "a"}],
+            "containers": [{"name": "a", "image": "1"}, {"name": "b", "image": "2"}]}),
+        );
+        assert!(matches!(
+            smp(&live, mismatch),
+            Err(PatchError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn env_merges_by_name_and_ports_by_their_keys() {
+        let live = json!({"spec": {"containers": [{"name": "c",
+            "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+            "ports": [{"containerPort": 80, "protocol": "TCP"}]}],
+            "ports": [{"port": 443, "targetPort": 8443}]}});
+        let patch = json!({"spec": {"containers": [{"name": "c",
+            "env": [{"name": "B", "value": "3"}, {"name": "A", "$patch": "delete"}],
+            "ports": [{"containerPort": 80, "name": "http"}]}],
+            "ports": [{"port": 443, "name": "https"}]}});
+        let out = ok(&live, patch);
+        assert_eq!(
+            at(&out, "/spec/containers/0/env"),
+            &json!([{"name": "B", "value": "3"}])
+        );
+        let want = json!([{"containerPort": 80, "protocol": "TCP", "name": "http"}]);
+        assert_eq!(at(&out, "/spec/containers/0/ports"), &want);
+        let want = json!([{"port": 443, "targetPort": 8443, "name": "https"}]);
+        assert_eq!(at(&out, "/spec/ports"), &want);
+    }
+
+    #[test]
+    fn retain_keys_clears_unlisted_fields() {
+        // The retainKeys example of the kubectl patch task page.
+        let live = deployment(json!([]));
+        let patch = json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}});
+        assert_eq!(
+            at(&ok(&live, patch), "/spec/strategy"),
+            &json!({"type": "Recreate"})
+        );
+        let bad = json!({"spec": {"strategy": {"$retainKeys": ["type"], "rollingUpdate": {}}}});
+        assert_eq!(smp(&live, bad), Err(malformed(ERR_RETAIN_KEYS)));
+    }
+
+    #[test]
+    fn map_merge_and_directives() {
+        let live = deployment(json!([]));
+        let patch = json!({"metadata": {"labels": {"tier": null, "env": "prod"}}});
+        let want = json!({"app": "web", "env": "prod"});
+        assert_eq!(at(&ok(&live, patch), "/metadata/labels"), &want);
+        // SMP design doc: `rollingUpdate: {$patch: delete}` deletes the map.
+        let patch = json!({"spec": {"strategy": {"rollingUpdate": {"$patch": "delete"}}}});
+        assert_eq!(
+            at(&ok(&live, patch), "/spec/strategy"),
+            &json!({"type": "RollingUpdate"})
+        );
+        let patch = json!({"metadata": {"labels": {"$patch": "replace", "only": "me"}}});
+        assert_eq!(
+            at(&ok(&live, patch), "/metadata/labels"),
+            &json!({"only": "me"})
+        );
+        let patch = json!({"metadata": {"labels": {"$patch": "merge", "x": "y"}}});
+        let want = json!({"app": "web", "tier": "fe", "x": "y"});
+        assert_eq!(at(&ok(&live, patch), "/metadata/labels"), &want);
+        let err = smp(
+            &live,
+            json!({"metadata": {"labels": {"$patch": "explode"}}}),
+        );
+        assert!(matches!(err, Err(PatchError::Malformed(m)) if m.contains("unknown patch type")));
+    }
+
+    #[test]
+    fn primitive_set_directives() {
+        // Examples of the SMP design doc, on metadata.finalizers.
+        let live = json!({"metadata": {"finalizers": ["a", "b", "c"]}});
+        let cases = [
+            (
+                json!({"$deleteFromPrimitiveList/finalizers": ["b", "c"]}),
+                json!(["a"]),
+            ),
+            (
+                json!({"$setElementOrder/finalizers": ["b", "c", "a"]}),
+                json!(["b", "c", "a"]),
+            ),
+            // A union; upstream puts new items after the live ones they follow.
+            (
+                json!({"finalizers": ["b", "d"]}),
+                json!(["a", "b", "d", "c"]),
+            ),
+        ];
+        for (patch, want) in cases {
+            let out = ok(&live, json!({ "metadata": patch }));
+            assert_eq!(at(&out, "/metadata/finalizers"), &want);
+        }
+    }
+
+    #[test]
+    fn list_replace_and_errors() {
+        let live = deployment(json!([{"name": "a"}, {"name": "b"}]));
+        let patch = pod_patch(json!({"containers": [{"name": "z"}, {"$patch": "replace"}]}));
+        assert_eq!(at(&ok(&live, patch), CONTAINERS), &json!([{"name": "z"}]));
+        let lists = json!({"metadata": {"finalizers": [["x"]]}});
+        assert_eq!(
+            smp(&live, lists),
+            Err(PatchError::Apply(ERR_LIST_OF_LISTS.into()))
+        );
+        let no_key = pod_patch(json!({"containers": [{"image": "x"}]}));
+        assert!(matches!(smp(&live, no_key), Err(PatchError::Malformed(_))));
+    }
+
+    #[test]
+    fn merge_patch_follows_rfc7386() {
+        // The example of RFC 7386, section 3.
+        let target = json!({"title": "Goodbye!",
+            "author": {"givenName": "John", "familyName": "Doe"},
+            "tags": ["example", "sample"], "content": "This will be unchanged"});
+        let patch = br#"{"title": "Hello!", "phoneNumber": "+01-123-456-7890",
+            "author": {"familyName": null}, "tags": ["example"]}"#;
+        let want = json!({"title": "Hello!", "author": {"givenName": "John"},
+            "tags": ["example"], "content": "This will be unchanged",
+            "phoneNumber": "+01-123-456-7890"});
+        assert_eq!(apply(PatchKind::Merge, &target, patch, false), Ok(want));
+    }
+
+    #[test]
+    fn json_patch_ops() {
+        let doc = json!({"foo": "bar", "list": [1, 2], "gone": true});
+        let ops = br#"[{"op": "add", "path": "/baz", "value": "qux"},
+            {"op": "replace", "path": "/foo", "value": "new"},
+            {"op": "remove", "path": "/gone"},
+            {"op": "add", "path": "/list/-", "value": 3},
+            {"op": "test", "path": "/baz", "value": "qux"}]"#;
+        let want = json!({"foo": "new", "baz": "qux", "list": [1, 2, 3]});
+        assert_eq!(apply(PatchKind::Json, &doc, ops, false), Ok(want));
+
+        let failing = br#"[{"op": "test", "path": "/foo", "value": "nope"}]"#;
+        let err = apply(PatchKind::Json, &doc, failing, false).unwrap_err();
+        assert!(matches!(err, PatchError::Apply(_)));
+        assert_eq!((err.status_code(), err.reason()), (422, "Invalid"));
+        let missing = br#"[{"op": "remove", "path": "/nope"}]"#;
+        let err = apply(PatchKind::Json, &doc, missing, false);
+        assert!(matches!(err, Err(PatchError::Apply(_))));
+    }
+
+    #[test]
+    fn malformed_bodies() {
+        let doc = json!({"a": 1});
+        for kind in [PatchKind::Json, PatchKind::Merge, PatchKind::StrategicMerge] {
+            let err = apply(kind, &doc, b"{not json", true).unwrap_err();
+            assert!(err.to_string().starts_with("error decoding patch"), "{err}");
+            assert_eq!(err.status_code(), 400);
+        }
+        let cases: [(PatchKind, &[u8]); 6] = [
+            (PatchKind::Json, br#"{"op": "add"}"#),
+            (PatchKind::Json, br#"[{"op": "frobnicate", "path": "/a"}]"#),
+            (PatchKind::Merge, b"[1, 2]"),
+            (PatchKind::Merge, b"null"),
+            (PatchKind::StrategicMerge, b"[]"),
+            (PatchKind::StrategicMerge, b"\"x\""),
+        ];
+        for (kind, body) in cases {
+            let err = apply(kind, &doc, body, true).unwrap_err();
+            assert!(matches!(err, PatchError::Malformed(_)), "{kind:?} {err}");
+        }
+    }
+
+    #[test]
+    fn custom_resources_refuse_strategic_merge() {
+        let cr = json!({"apiVersion": "example.com/v1", "kind": "Widget", "spec": {"size": 1}});
+        for body in [&br#"{"spec": {"size": 2}}"#[..], b"garbage"] {
+            let err = apply(PatchKind::StrategicMerge, &cr, body, false).unwrap_err();
+            assert!(matches!(err, PatchError::Unsupported(_)));
+            assert_eq!(
+                (err.status_code(), err.reason()),
+                (415, "UnsupportedMediaType")
+            );
+        }
+        let merged = apply(PatchKind::Merge, &cr, br#"{"spec": {"size": 2}}"#, false);
+        assert_eq!(merged.map(|v| v["spec"]["size"].clone()), Ok(json!(2)));
+    }
+}

@@ -1,0 +1,482 @@
+//! create, update and patch.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::error::{ApiError, Result};
+use super::meta::{self, meta_mut};
+use super::patch::{self, PatchKind};
+use super::resources::{ResourceDef, Subresource};
+use super::typed::{self, DecodeError};
+use super::validation::{self, ErrorType, FieldError};
+use super::{Registry, UserInfo, events, key, store_error};
+use crate::store::{Op, revision_of};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum FieldValidation {
+    #[default]
+    Strict,
+    Warn,
+    Ignore,
+}
+
+impl FieldValidation {
+    pub(crate) fn parse(s: &str) -> Result<FieldValidation> {
+        match s {
+            "Strict" => Ok(FieldValidation::Strict),
+            "Warn" | "" => Ok(FieldValidation::Warn),
+            "Ignore" => Ok(FieldValidation::Ignore),
+            other => Err(ApiError::bad_request(format!(
+                "fieldValidation must be one of \"Ignore\", \"Warn\", or \"Strict\", got \"{other}\""
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WriteOpts {
+    pub(crate) dry_run: bool,
+    pub(crate) validation: FieldValidation,
+    pub(crate) field_manager: Option<String>,
+    pub(crate) user: UserInfo,
+}
+
+pub(crate) struct Outcome {
+    pub(crate) object: Value,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) created: bool,
+}
+
+/// How many times a patch is retried when a concurrent writer wins.
+const PATCH_RETRIES: usize = 5;
+
+fn api_version(def: &ResourceDef) -> String {
+    if def.group.is_empty() { def.version.to_string() } else { format!("{}/{}", def.group, def.version) }
+}
+
+/// Checks `apiVersion` and `kind` of a request body against the endpoint.
+fn check_type_meta(def: &ResourceDef, body: &Value, expect_kind: &str) -> Result<()> {
+    let kind = body.get("kind").and_then(Value::as_str).unwrap_or("");
+    let version = body.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    if kind.is_empty() {
+        return Err(ApiError::bad_request(format!("Object 'Kind' is missing in '{}'", truncate(body))));
+    }
+    if version.is_empty() {
+        return Err(ApiError::bad_request(format!("Object 'apiVersion' is missing in '{}'", truncate(body))));
+    }
+    let want = if expect_kind == def.kind { api_version(def) } else { "autoscaling/v1".to_string() };
+    if kind != expect_kind || version != want {
+        return Err(ApiError::bad_request(format!(
+            "the API version in the data ({version}) and kind ({kind}) do not match the expected {want}, Kind={expect_kind} of this endpoint"
+        )));
+    }
+    Ok(())
+}
+
+fn truncate(v: &Value) -> String {
+    let s = v.to_string();
+    if s.len() > 200 { format!("{}...", &s[..s.char_indices().nth(200).map_or(s.len(), |(i, _)| i)]) } else { s }
+}
+
+/// Decodes through the kind's typed form: drops and reports unknown
+/// fields, refuses wrong types.
+fn decode(def: &ResourceDef, body: &Value, mode: FieldValidation, warnings: &mut Vec<String>) -> Result<Value> {
+    let name = body.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+    let decoded = match typed::decode(def, body) {
+        Ok(d) => d,
+        Err(DecodeError::Type { path, message }) => {
+            return Err(ApiError::bad_request(format!(
+                "{kind} in version \"{v}\" cannot be handled as a {kind}: {path}: {message}",
+                kind = def.kind,
+                v = def.version
+            )));
+        }
+        Err(DecodeError::Missing { path }) => {
+            let err = FieldError { field: path, kind: ErrorType::Required, value: None, detail: String::new() };
+            return Err(ApiError::invalid(def, name, &[err]));
+        }
+        Err(DecodeError::Unsupported) => return Ok(body.clone()),
+    };
+    if !decoded.unknown_fields.is_empty() {
+        let msgs: Vec<String> = decoded.unknown_fields.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+        match mode {
+            FieldValidation::Strict => {
+                return Err(ApiError::bad_request(format!("strict decoding error: {}", msgs.join(", "))));
+            }
+            FieldValidation::Warn => warnings.extend(msgs),
+            FieldValidation::Ignore => {}
+        }
+    }
+    Ok(decoded.value)
+}
+
+fn validate(def: &ResourceDef, obj: &Value, old: Option<&Value>) -> Result<()> {
+    let errs = validation::validate(def, obj, old);
+    if errs.is_empty() { Ok(()) } else { Err(ApiError::invalid(def, meta::name(obj), &errs)) }
+}
+
+/// Kinds whose generation tracks spec changes.
+fn has_generation(def: &ResourceDef, obj: &Value) -> bool {
+    def.subresources.contains(&Subresource::Status) || obj.get("spec").is_some()
+}
+
+impl Registry {
+    fn namespace_usable(&self, def: &ResourceDef, ns: &str, name: &str) -> Result<()> {
+        let ns_def = super::resources::find("", "v1", "namespaces").ok_or_else(|| ApiError::internal("no namespaces resource"))?;
+        match self.store.get(&key(ns_def, None, ns)) {
+            None => Err(ApiError::not_found(ns_def, ns)),
+            Some(n) if meta::is_deleting(&n) => Err(ApiError::forbidden(
+                def,
+                name,
+                &format!("unable to create new content in namespace {ns} because it is being terminated"),
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+
+    pub(crate) async fn create(&self, def: &ResourceDef, ns: Option<&str>, mut body: Value, opts: &WriteOpts) -> Result<Outcome> {
+        if !body.is_object() {
+            return Err(ApiError::bad_request("the body of the request must be a JSON object"));
+        }
+        check_type_meta(def, &body, def.kind)?;
+        if def.verbs == super::resources::VerbSet::CreateOnly {
+            return self.review(def, ns, body, opts).await;
+        }
+        self.allow(def, "create")?;
+        let mut warnings = Vec::new();
+        {
+            let m = meta_mut(&mut body);
+            let body_ns = m.get("namespace").and_then(Value::as_str).unwrap_or("");
+            match ns {
+                Some(ns) if def.namespaced => {
+                    if !body_ns.is_empty() && body_ns != ns {
+                        return Err(ApiError::bad_request(
+                            "the namespace of the provided object does not match the namespace sent on the request",
+                        ));
+                    }
+                    m.insert("namespace".into(), json!(ns));
+                }
+                _ => {
+                    m.remove("namespace");
+                }
+            }
+            if m.get("resourceVersion").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
+                return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
+            }
+            let has_name = m.get("name").and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+            if !has_name {
+                match m.get("generateName").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+                    Some(g) => {
+                        let name = format!("{g}{}", meta::name_suffix());
+                        m.insert("name".into(), json!(name));
+                    }
+                    None => {
+                        let err = FieldError {
+                            field: "metadata.name".into(),
+                            kind: ErrorType::Required,
+                            value: None,
+                            detail: "name or generateName is required".into(),
+                        };
+                        return Err(ApiError::invalid(def, "", &[err]));
+                    }
+                }
+            }
+        }
+        let name = meta::name(&body).to_string();
+        if let Some(ns) = ns.filter(|_| def.namespaced) {
+            self.namespace_usable(def, ns, &name)?;
+        }
+        let is_events_v1 = def.group == "events.k8s.io";
+        let mut obj = decode(def, &body, opts.validation, &mut warnings)?;
+        if is_events_v1 {
+            obj = events::to_core(&obj);
+        }
+        {
+            let generation = has_generation(def, &obj);
+            let m = meta_mut(&mut obj);
+            m.insert("uid".into(), json!(meta::new_uid()));
+            m.insert("creationTimestamp".into(), json!(meta::now()));
+            for f in ["deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion", "selfLink"] {
+                m.remove(f);
+            }
+            if generation {
+                m.insert("generation".into(), json!(1));
+            } else {
+                m.remove("generation");
+            }
+        }
+        // Status is owned by controllers; upstream drops it on create
+        // (nodes register with theirs).
+        if def.subresources.contains(&Subresource::Status)
+            && def.kind != "Node"
+            && let Some(o) = obj.as_object_mut()
+        {
+            o.remove("status");
+        }
+        super::defaults::apply(def, &mut obj);
+        validate(def, &obj, None)?;
+        if opts.dry_run {
+            return Ok(Outcome { object: self.present(def, &Arc::new(obj)).as_ref().clone(), warnings, created: true });
+        }
+        let stored = self
+            .store
+            .write(Op::Create { key: key(def, ns.filter(|_| def.namespaced), &name), value: obj })
+            .await
+            .map_err(|e| store_error(def, &name, e))?;
+        Ok(Outcome { object: self.present(def, &stored).as_ref().clone(), warnings, created: true })
+    }
+
+    /// PUT of an object or its status.
+    pub(crate) async fn update(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        name: &str,
+        body: Value,
+        sub: Option<Subresource>,
+        opts: &WriteOpts,
+    ) -> Result<Outcome> {
+        self.allow(def, "update")?;
+        if !body.is_object() {
+            return Err(ApiError::bad_request("the body of the request must be a JSON object"));
+        }
+        if sub == Some(Subresource::Scale) {
+            check_type_meta(def, &body, "Scale")?;
+            return self.update_scale(def, ns, name, &body, opts).await;
+        }
+        check_type_meta(def, &body, def.kind)?;
+        let body_name = body.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+        if body_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        if let Some(body_ns) = body.pointer("/metadata/namespace").and_then(Value::as_str)
+            && def.namespaced
+            && ns.is_some_and(|ns| ns != body_ns)
+        {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        let expected = match body.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
+            Some(s) if !s.is_empty() => Some(super::parse_rv(s)?),
+            _ => None,
+        };
+        let mut warnings = Vec::new();
+        let mut incoming = decode(def, &body, opts.validation, &mut warnings)?;
+        if def.group == "events.k8s.io" {
+            incoming = events::to_core(&incoming);
+        }
+        let current = self.store.get(&key(def, ns, name)).ok_or_else(|| ApiError::not_found(def, name))?;
+        let mut out = self.commit_update(def, ns, name, &current, incoming, sub, expected, opts).await?;
+        out.warnings = warnings;
+        Ok(out)
+    }
+
+    /// Builds the new object from the stored one and the client's, then
+    /// writes it if anything changed.
+    #[allow(clippy::too_many_arguments)]
+    async fn commit_update(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        name: &str,
+        current: &Value,
+        incoming: Value,
+        sub: Option<Subresource>,
+        expected: Option<u64>,
+        opts: &WriteOpts,
+    ) -> Result<Outcome> {
+        let mut new = match sub {
+            Some(Subresource::Status) => {
+                let mut new = current.clone();
+                if let (Some(o), Some(status)) = (new.as_object_mut(), incoming.get("status")) {
+                    o.insert("status".into(), status.clone());
+                }
+                new
+            }
+            _ => {
+                let mut new = incoming;
+                let generation = has_generation(def, &new);
+                let cur_meta = meta::meta(current).cloned().unwrap_or_default();
+                let m = meta_mut(&mut new);
+                for f in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace", "name"] {
+                    match cur_meta.get(f) {
+                        Some(v) => m.insert(f.into(), v.clone()),
+                        None => m.remove(f),
+                    };
+                }
+                if def.subresources.contains(&Subresource::Status)
+                    && let Some(o) = new.as_object_mut()
+                {
+                    match current.get("status") {
+                        Some(s) => o.insert("status".into(), s.clone()),
+                        None => o.remove("status"),
+                    };
+                }
+                if generation && meta::spec_differs(current, &new) {
+                    let g = current.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+                    meta_mut(&mut new).insert("generation".into(), json!(g + 1));
+                }
+                new
+            }
+        };
+        meta_mut(&mut new).insert("resourceVersion".into(), json!(revision_of(current).to_string()));
+        super::defaults::apply(def, &mut new);
+        validate(def, &new, Some(current))?;
+        let k = key(def, ns, name);
+        if meta::is_deleting(&new) && meta::finalizers(&new).is_empty() {
+            // The last finalizer is gone: the deletion completes now.
+            if opts.dry_run {
+                return Ok(Outcome { object: new, warnings: Vec::new(), created: false });
+            }
+            let gone = self
+                .store
+                .write(Op::Delete { key: k, expected: expected.or(Some(revision_of(current))) })
+                .await
+                .map_err(|e| store_error(def, name, e))?;
+            self.collect_dependents(meta::uid(&gone).to_string());
+            return Ok(Outcome { object: self.present(def, &gone).as_ref().clone(), warnings: Vec::new(), created: false });
+        }
+        if meta::same_object(current, &new) {
+            if expected.is_some_and(|e| e != revision_of(current)) {
+                return Err(ApiError::stale(def, name));
+            }
+            return Ok(Outcome { object: self.present(def, &Arc::new(current.clone())).as_ref().clone(), warnings: Vec::new(), created: false });
+        }
+        if opts.dry_run {
+            return Ok(Outcome { object: self.present(def, &Arc::new(new)).as_ref().clone(), warnings: Vec::new(), created: false });
+        }
+        let stored = self
+            .store
+            .write(Op::Update { key: k, value: new, expected: expected.or(Some(revision_of(current))) })
+            .await
+            .map_err(|e| store_error(def, name, e))?;
+        Ok(Outcome { object: self.present(def, &stored).as_ref().clone(), warnings: Vec::new(), created: false })
+    }
+
+    pub(crate) async fn patch(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        name: &str,
+        kind: PatchKind,
+        body: &[u8],
+        sub: Option<Subresource>,
+        opts: &WriteOpts,
+    ) -> Result<Outcome> {
+        self.allow(def, "patch")?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            // A patch that names a resourceVersion is a precondition and
+            // never retried; otherwise a lost race is retried on fresh state.
+            let mut retryable = true;
+            let current = self.store.get(&key(def, ns, name)).ok_or_else(|| ApiError::not_found(def, name))?;
+            let result = if sub == Some(Subresource::Scale) {
+                let scale = scale_of(def, &current);
+                let patched = apply_patch(kind, &scale, body)?;
+                self.update_scale(def, ns, name, &patched, opts).await
+            } else {
+                let view = self.present(def, &current);
+                let patched = apply_patch(kind, &view, body)?;
+                if !patched.is_object() {
+                    return Err(ApiError::bad_request("the patched object is not a JSON object"));
+                }
+                let user_rv = patched
+                    .pointer("/metadata/resourceVersion")
+                    .and_then(Value::as_str)
+                    .filter(|s| Some(*s) != view.pointer("/metadata/resourceVersion").and_then(Value::as_str))
+                    .map(super::parse_rv)
+                    .transpose()?;
+                let mut warnings = Vec::new();
+                let mut incoming = decode(def, &patched, opts.validation, &mut warnings)?;
+                if def.group == "events.k8s.io" {
+                    incoming = events::to_core(&incoming);
+                }
+                let expected = user_rv.unwrap_or(revision_of(&current));
+                self.commit_update(def, ns, name, &current, incoming, sub, Some(expected), opts)
+                    .await
+                    .map(|mut o| {
+                        o.warnings = warnings;
+                        o
+                    })
+                    .inspect_err(|_| retryable = user_rv.is_none())
+            };
+            match result {
+                Err(e) if e.code == 409 && e.reason == "Conflict" && retryable && attempt < PATCH_RETRIES => continue,
+                other => return other,
+            }
+        }
+    }
+
+    pub(crate) fn get_scale(&self, def: &ResourceDef, ns: Option<&str>, name: &str) -> Result<Value> {
+        let current = self.store.get(&key(def, ns, name)).ok_or_else(|| ApiError::not_found(def, name))?;
+        Ok(scale_of(def, &current))
+    }
+
+    async fn update_scale(&self, def: &ResourceDef, ns: Option<&str>, name: &str, scale: &Value, opts: &WriteOpts) -> Result<Outcome> {
+        let current = self.store.get(&key(def, ns, name)).ok_or_else(|| ApiError::not_found(def, name))?;
+        let replicas = scale.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(0);
+        if replicas < 0 {
+            let err = FieldError {
+                field: "spec.replicas".into(),
+                kind: ErrorType::Invalid,
+                value: Some(replicas.to_string()),
+                detail: "must be greater than or equal to 0".into(),
+            };
+            return Err(ApiError { details: None, ..ApiError::invalid(def, name, &[err]) });
+        }
+        let expected = match scale.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
+            Some(s) if !s.is_empty() => Some(super::parse_rv(s)?),
+            _ => None,
+        };
+        let mut new = (*current).clone();
+        new["spec"]["replicas"] = json!(replicas);
+        let out = self.commit_update(def, ns, name, &current, new, None, expected, opts).await?;
+        Ok(Outcome { object: scale_of(def, &out.object), warnings: out.warnings, created: false })
+    }
+}
+
+fn apply_patch(kind: PatchKind, current: &Value, body: &[u8]) -> Result<Value> {
+    patch::apply(kind, current, body, true).map_err(|e| match e {
+        patch::PatchError::Unsupported(m) => ApiError::unsupported_media_type(&m),
+        patch::PatchError::Malformed(m) => ApiError::bad_request(m),
+        patch::PatchError::Apply(m) => ApiError::new(422, "Invalid", m),
+    })
+}
+
+/// The autoscaling/v1 Scale view of a scalable object.
+fn scale_of(_def: &ResourceDef, obj: &Value) -> Value {
+    let m = meta::meta(obj).cloned().unwrap_or_default();
+    let mut scale_meta = serde_json::Map::new();
+    for f in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] {
+        if let Some(v) = m.get(f) {
+            scale_meta.insert(f.into(), v.clone());
+        }
+    }
+    let selector = obj
+        .pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object)
+        .map(|l| l.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(","))
+        .or_else(|| {
+            // ReplicationControllers select with a plain map.
+            obj.pointer("/spec/selector").and_then(Value::as_object).filter(|s| !s.contains_key("matchLabels")).map(|l| {
+                l.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(",")
+            })
+        })
+        .unwrap_or_default();
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": scale_meta,
+        "spec": { "replicas": obj.pointer("/spec/replicas").cloned().unwrap_or(json!(0)) },
+        "status": {
+            "replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)),
+            "selector": selector,
+        }
+    })
+}
+

@@ -1,0 +1,292 @@
+//! The object store: the source of truth on the box.
+//!
+//! All current objects live in memory (for fast reads, lists and watches);
+//! a [`Backend`] makes every acknowledged write durable. Writes go through
+//! one committer thread that batches concurrent writers into one durable
+//! commit (group commit) and acknowledges only after the commit returned.
+//! Ephemeral objects (Leases, Events) share the revision counter and the
+//! watch history but are not written to the backend; see [`ceiling`].
+
+mod backend;
+mod committer;
+mod history;
+mod redb_backend;
+mod sled_backend;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use serde_json::Value;
+use tokio::sync::{broadcast, oneshot};
+
+pub(crate) use backend::Backend;
+use history::History;
+
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Error {
+    #[error("object {0} already exists")]
+    AlreadyExists(String),
+    #[error("object {0} not found")]
+    NotFound(String),
+    #[error("object {key} was modified: expected revision {expected}, found {found}")]
+    Conflict { key: String, expected: u64, found: u64 },
+    #[error("revision {0} is no longer in the history window")]
+    Compacted(u64),
+    #[error("open backend at {path}")]
+    Open {
+        path: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("load stored objects")]
+    Load(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("commit to backend")]
+    Commit(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("decode stored object {0}")]
+    Decode(String, #[source] serde_json::Error),
+    #[error("store committer has stopped")]
+    Stopped,
+}
+
+/// Which embedded database keeps the objects on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum BackendKind {
+    Redb,
+    Sled,
+}
+
+impl BackendKind {
+    pub(crate) fn open(self, dir: &Path) -> Result<Box<dyn Backend>> {
+        match self {
+            BackendKind::Redb => Ok(Box::new(redb_backend::RedbBackend::open(&dir.join("store.redb"))?)),
+            BackendKind::Sled => Ok(Box::new(sled_backend::SledBackend::open(&dir.join("store.sled"))?)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventType {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One committed change. `object` carries the revision of the change in
+/// `metadata.resourceVersion` (for deletions too, as upstream does).
+#[derive(Debug)]
+pub(crate) struct Event {
+    pub(crate) rev: u64,
+    pub(crate) kind: EventType,
+    pub(crate) key: Arc<str>,
+    pub(crate) object: Arc<Value>,
+    /// The object before the change; `None` for additions.
+    pub(crate) prev: Option<Arc<Value>>,
+}
+
+/// A write request. `expected` is the revision the caller read (optimistic
+/// concurrency); `None` writes unconditionally.
+#[derive(Debug)]
+pub(crate) enum Op {
+    Create { key: String, value: Value },
+    Update { key: String, value: Value, expected: Option<u64> },
+    Delete { key: String, expected: Option<u64> },
+}
+
+impl Op {
+    fn key(&self) -> &str {
+        match self {
+            Op::Create { key, .. } | Op::Update { key, .. } | Op::Delete { key, .. } => key,
+        }
+    }
+}
+
+pub(crate) struct State {
+    objects: BTreeMap<Arc<str>, Arc<Value>>,
+    rev: u64,
+    history: History,
+}
+
+/// Cheap to clone handle to the store.
+#[derive(Clone)]
+pub(crate) struct Store {
+    state: Arc<RwLock<State>>,
+    tx: std::sync::mpsc::SyncSender<committer::Request>,
+    events: broadcast::Sender<Arc<Event>>,
+}
+
+/// Decides which keys are kept in memory only.
+pub(crate) type IsEphemeral = fn(&str) -> bool;
+
+/// A page of a list.
+pub(crate) struct Page {
+    pub(crate) rev: u64,
+    pub(crate) items: Vec<Arc<Value>>,
+    /// Key of the last returned item when more remain.
+    pub(crate) more_after: Option<String>,
+    /// How many items remain beyond this page.
+    pub(crate) remaining: usize,
+}
+
+pub(crate) fn revision_of(obj: &Value) -> u64 {
+    obj.pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+impl Store {
+    /// Opens the store, loading every object into memory.
+    pub(crate) fn open(mut backend: Box<dyn Backend>, ephemeral: IsEphemeral) -> Result<Store> {
+        let loaded = backend.load()?;
+        let mut objects = BTreeMap::new();
+        for (key, bytes) in loaded.objects {
+            let value: Value = serde_json::from_slice(&bytes).map_err(|e| Error::Decode(key.clone(), e))?;
+            objects.insert(Arc::from(key), Arc::new(value));
+        }
+        let state = Arc::new(RwLock::new(State {
+            objects,
+            rev: loaded.ceiling,
+            history: History::new(loaded.ceiling),
+        }));
+        let (events, _) = broadcast::channel(committer::BROADCAST_CAPACITY);
+        let tx = committer::spawn(backend, state.clone(), events.clone(), loaded.ceiling, ephemeral);
+        Ok(Store { state, tx, events })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        // A panic while holding the lock leaves the map consistent (all
+        // mutations are single inserts/removes), so poisoning is ignored.
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn revision(&self) -> u64 {
+        self.read().rev
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<Arc<Value>> {
+        self.read().objects.get(key).cloned()
+    }
+
+    /// Lists keys under `prefix` in key order, after `start_after`, at
+    /// revision `at` (current when `None`), keeping those `filter` accepts,
+    /// at most `limit` of them (0 = all).
+    pub(crate) fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        at: Option<u64>,
+        limit: usize,
+        filter: &dyn Fn(&Value) -> bool,
+    ) -> Result<Page> {
+        let state = self.read();
+        let rev = at.unwrap_or(state.rev);
+        let lower = match start_after {
+            Some(k) => std::ops::Bound::Excluded(k),
+            None => std::ops::Bound::Included(prefix),
+        };
+        let in_prefix = |k: &str| k.starts_with(prefix);
+        let mut items = Vec::new();
+        let mut more_after = None;
+        let mut remaining = 0;
+        let mut push = |key: &str, value: &Arc<Value>| {
+            if !filter(value) {
+                return;
+            }
+            if limit == 0 || items.len() < limit {
+                items.push(value.clone());
+                if limit != 0 && items.len() == limit {
+                    more_after = Some(key.to_string());
+                }
+            } else {
+                remaining += 1;
+            }
+        };
+        if rev >= state.rev {
+            let range = state
+                .objects
+                .range::<str, _>((lower, std::ops::Bound::Unbounded))
+                .take_while(|(k, _)| in_prefix(k));
+            for (k, v) in range {
+                push(k, v);
+            }
+        } else {
+            // An older snapshot: undo the changes made after `rev`.
+            let overlay = state.history.undo_after(rev, prefix)?;
+            let current = state
+                .objects
+                .range::<str, _>((lower, std::ops::Bound::Unbounded))
+                .take_while(|(k, _)| in_prefix(k))
+                .map(|(k, v)| (k.clone(), Some(v.clone())));
+            let mut merged: BTreeMap<Arc<str>, Option<Arc<Value>>> = current.collect();
+            for (k, v) in overlay {
+                let after_start = start_after.is_none_or(|s| &*k > s);
+                if after_start {
+                    merged.insert(k, v);
+                }
+            }
+            for (k, v) in merged.iter() {
+                if let Some(v) = v {
+                    push(k, v);
+                }
+            }
+        }
+        if remaining == 0 {
+            more_after = None;
+        }
+        Ok(Page { rev, items, more_after, remaining })
+    }
+
+    /// Starts a watch: returns the events after `from` still in the
+    /// history window (`from = None`: none) and a receiver for later ones.
+    /// The two are taken under one lock so no event is lost or repeated.
+    pub(crate) fn watch(&self, prefix: &str, from: Option<u64>) -> Result<(Vec<Arc<Event>>, u64, broadcast::Receiver<Arc<Event>>)> {
+        let state = self.read();
+        let rx = self.events.subscribe();
+        let backlog = match from {
+            Some(rev) => state.history.since(rev, prefix)?,
+            None => Vec::new(),
+        };
+        Ok((backlog, state.rev, rx))
+    }
+
+    /// Current objects under `prefix` and the revision they were read at.
+    pub(crate) fn snapshot(&self, prefix: &str) -> (u64, Vec<Arc<Value>>, broadcast::Receiver<Arc<Event>>) {
+        let state = self.read();
+        let rx = self.events.subscribe();
+        let items = state
+            .objects
+            .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(_, v)| v.clone())
+            .collect();
+        (state.rev, items, rx)
+    }
+
+    /// Oldest revision a watch or a paged list can still start from.
+    pub(crate) fn compacted(&self) -> u64 {
+        self.read().history.compacted()
+    }
+
+    /// Commits one change; returns the stored object (for deletions, the
+    /// deleted object carrying the deletion's revision).
+    pub(crate) async fn write(&self, op: Op) -> Result<Arc<Value>> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(committer::Request { op, reply })
+            .map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)?
+    }
+}

@@ -1,0 +1,69 @@
+use std::path::Path;
+
+use super::backend::{Backend, Change, Loaded};
+use super::{Error, Result};
+
+const CEILING: &[u8] = b"\0meta/revision-ceiling";
+
+/// sled flushes in the background every 500 ms by default; a commit here
+/// calls `flush` so that nothing is acknowledged before it is on disk.
+pub(crate) struct SledBackend {
+    db: sled::Db,
+}
+
+fn boxed<E: std::error::Error + Send + Sync + 'static>(e: E) -> Box<dyn std::error::Error + Send + Sync> {
+    Box::new(e)
+}
+
+impl SledBackend {
+    pub(crate) fn open(path: &Path) -> Result<SledBackend> {
+        let db = sled::Config::new()
+            .path(path)
+            // No background flusher: every commit flushes itself, and an
+            // idle box must not write.
+            .flush_every_ms(None)
+            .open()
+            .map_err(|e| Error::Open {
+                path: path.display().to_string(),
+                source: boxed(e),
+            })?;
+        Ok(SledBackend { db })
+    }
+}
+
+impl Backend for SledBackend {
+    fn load(&mut self) -> Result<Loaded> {
+        let mut ceiling = 0;
+        let mut objects = Vec::new();
+        for entry in self.db.iter() {
+            let (k, v) = entry.map_err(|e| Error::Load(boxed(e)))?;
+            if &*k == CEILING {
+                let mut buf = [0u8; 8];
+                if v.len() == 8 {
+                    buf.copy_from_slice(&v);
+                }
+                ceiling = u64::from_be_bytes(buf);
+                continue;
+            }
+            let key = String::from_utf8_lossy(&k).into_owned();
+            objects.push((key, v.to_vec()));
+        }
+        Ok(Loaded { ceiling, objects })
+    }
+
+    fn commit(&mut self, changes: &[Change], ceiling: Option<u64>) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for change in changes {
+            match change {
+                Change::Put { key, value } => batch.insert(key.as_bytes(), value.as_slice()),
+                Change::Delete { key } => batch.remove(key.as_bytes()),
+            }
+        }
+        if let Some(c) = ceiling {
+            batch.insert(CEILING, &c.to_be_bytes());
+        }
+        self.db.apply_batch(batch).map_err(|e| Error::Commit(boxed(e)))?;
+        self.db.flush().map_err(|e| Error::Commit(boxed(e)))?;
+        Ok(())
+    }
+}
