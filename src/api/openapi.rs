@@ -15,6 +15,23 @@ fn gv_path(group: &str, version: &str) -> String {
     if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
 }
 
+/// OpenAPI v2. kubectl asks for gnostic's protobuf encoding and reads
+/// what it understands; schemas are not published yet, so the document
+/// carries only its version (field 1, `swagger`), which makes clients fall
+/// back to their built-in knowledge of the types.
+pub(crate) async fn v2(headers: axum::http::HeaderMap) -> Response {
+    let accept = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if accept.contains("protobuf") {
+        let mut resp = Response::new(axum::body::Body::from(&[0x0a, 0x03, b'2', b'.', b'0'][..]));
+        resp.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/com.github.proto-openapi.spec.v2.v1.0+protobuf"),
+        );
+        return resp;
+    }
+    json(200, &json!({ "swagger": "2.0", "info": { "title": "Kubernetes", "version": KUBE_VERSION }, "paths": {}, "definitions": {} }))
+}
+
 pub(crate) async fn root() -> Response {
     let mut paths = Map::new();
     let mut seen = Vec::new();
