@@ -8,8 +8,8 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 
 pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
@@ -82,7 +82,11 @@ fn ca_params() -> CertificateParams {
     dn.push(DnType::CommonName, "sovedge-ca");
     params.distinguished_name = dn;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     params
 }
 
@@ -97,13 +101,17 @@ pub(crate) fn ensure(dir: &Path, hosts: &[String], ips: &[IpAddr]) -> Result<Pki
         let key = KeyPair::generate().map_err(generation_failed("ca key"))?;
         let mut params = ca_params();
         validity(&mut params, 3650);
-        let cert = params.self_signed(&key).map_err(generation_failed("ca certificate"))?;
+        let cert = params
+            .self_signed(&key)
+            .map_err(generation_failed("ca certificate"))?;
         write_private(&ca_key_path, &key.serialize_pem())?;
         write_private(&ca_cert_path, &cert.pem())?;
         (cert.pem(), key.serialize_pem())
     };
-    let ca_key_pair = KeyPair::from_pem(&ca_key).map_err(|e| Error::Parse(ca_key_path.clone(), e))?;
-    let issuer = Issuer::from_ca_cert_pem(&ca_cert, &ca_key_pair).map_err(|e| Error::Parse(ca_cert_path.clone(), e))?;
+    let ca_key_pair =
+        KeyPair::from_pem(&ca_key).map_err(|e| Error::Parse(ca_key_path.clone(), e))?;
+    let issuer = Issuer::from_ca_cert_pem(&ca_cert, &ca_key_pair)
+        .map_err(|e| Error::Parse(ca_cert_path.clone(), e))?;
 
     let (server_cert, server_key) = issue_once(dir, "server", &issuer, || {
         let mut params = CertificateParams::default();
@@ -115,12 +123,22 @@ pub(crate) fn ensure(dir: &Path, hosts: &[String], ips: &[IpAddr]) -> Result<Pki
                 params.subject_alt_names.push(SanType::DnsName(name));
             }
         }
-        params.subject_alt_names.extend(ips.iter().map(|ip| SanType::IpAddress(*ip)));
+        params
+            .subject_alt_names
+            .extend(ips.iter().map(|ip| SanType::IpAddress(*ip)));
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params
     })?;
-    let (admin_cert, admin_key) = issue_once(dir, "admin", &issuer, || client_params(ADMIN_USER, &[ADMIN_GROUP]))?;
-    Ok(Pki { ca_cert, server_cert, server_key, admin_cert, admin_key })
+    let (admin_cert, admin_key) = issue_once(dir, "admin", &issuer, || {
+        client_params(ADMIN_USER, &[ADMIN_GROUP])
+    })?;
+    Ok(Pki {
+        ca_cert,
+        server_cert,
+        server_key,
+        admin_cert,
+        admin_key,
+    })
 }
 
 /// Parameters of a client certificate: CN is the user, O the groups.
@@ -150,7 +168,9 @@ fn issue_once(
     let key = KeyPair::generate().map_err(generation_failed("key"))?;
     let mut params = params();
     validity(&mut params, 365);
-    let cert = params.signed_by(&key, issuer).map_err(generation_failed("certificate"))?;
+    let cert = params
+        .signed_by(&key, issuer)
+        .map_err(generation_failed("certificate"))?;
     write_private(&key_path, &key.serialize_pem())?;
     write_private(&cert_path, &cert.pem())?;
     Ok((cert.pem(), key.serialize_pem()))

@@ -16,18 +16,42 @@ fn version_discovery_and_config() {
     for v in KUBECTL_VERSIONS {
         let out = json(&s.ok(v, &["version", "-o", "json"]));
         let server = out["serverVersion"]["gitVersion"].as_str().unwrap();
-        assert!(server.starts_with("v1.35.") && server.contains("+sovedge"), "{server}");
+        assert!(
+            server.starts_with("v1.35.") && server.contains("+sovedge"),
+            "{server}"
+        );
         assert_eq!(out["serverVersion"]["major"], "1");
 
         let resources = s.ok(v, &["api-resources", "--no-headers"]);
-        for want in ["pods", "deployments", "customresourcedefinitions", "leases", "flowschemas", "csidrivers", "validatingadmissionpolicies"] {
-            assert!(resources.lines().any(|l| l.starts_with(want)), "{v}: {want} missing from api-resources");
+        for want in [
+            "pods",
+            "deployments",
+            "customresourcedefinitions",
+            "leases",
+            "flowschemas",
+            "csidrivers",
+            "validatingadmissionpolicies",
+        ] {
+            assert!(
+                resources.lines().any(|l| l.starts_with(want)),
+                "{v}: {want} missing from api-resources"
+            );
         }
         let pods = resources.lines().find(|l| l.starts_with("pods ")).unwrap();
-        assert!(pods.contains(" po ") && pods.contains(" true ") && pods.contains("Pod"), "{pods}");
+        assert!(
+            pods.contains(" po ") && pods.contains(" true ") && pods.contains("Pod"),
+            "{pods}"
+        );
 
         let versions = s.ok(v, &["api-versions"]);
-        for gv in ["v1", "apps/v1", "batch/v1", "rbac.authorization.k8s.io/v1", "events.k8s.io/v1", "coordination.k8s.io/v1"] {
+        for gv in [
+            "v1",
+            "apps/v1",
+            "batch/v1",
+            "rbac.authorization.k8s.io/v1",
+            "events.k8s.io/v1",
+            "coordination.k8s.io/v1",
+        ] {
             assert!(versions.lines().any(|l| l == gv), "{v}: {gv} missing");
         }
         let view = s.ok(v, &["config", "view", "--minify", "-o", "json"]);
@@ -45,35 +69,76 @@ fn apply_get_and_output_formats() {
         let out = s.ok(v, &["apply", "-f", DEMO]);
         assert!(out.contains("deployment.apps/web"), "{out}");
         let again = s.ok(v, &["apply", "-f", DEMO]);
-        assert!(again.contains("unchanged") || again.contains("configured"), "{again}");
+        assert!(
+            again.contains("unchanged") || again.contains("configured"),
+            "{again}"
+        );
 
         let dep = json(&s.ok(v, &["get", "deploy", "web", "-n", "demo", "-o", "json"]));
         assert_eq!(dep["spec"]["replicas"], 2);
         assert_eq!(dep["metadata"]["generation"], 1);
         assert!(dep["metadata"]["uid"].as_str().unwrap().len() == 36);
-        assert!(dep["metadata"]["resourceVersion"].as_str().unwrap().parse::<u64>().unwrap() > 0);
+        assert!(
+            dep["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+                > 0
+        );
 
         let yaml = s.ok(v, &["get", "configmap", "cfg", "-n", "demo", "-o", "yaml"]);
-        assert!(yaml.contains("a: \"1\"") && yaml.contains("kind: ConfigMap"), "{yaml}");
+        assert!(
+            yaml.contains("a: \"1\"") && yaml.contains("kind: ConfigMap"),
+            "{yaml}"
+        );
 
         let wide = s.ok(v, &["get", "deploy", "-n", "demo", "-o", "wide"]);
         let header = wide.lines().next().unwrap();
-        assert!(header.contains("IMAGES") && header.contains("SELECTOR"), "{wide}");
+        assert!(
+            header.contains("IMAGES") && header.contains("SELECTOR"),
+            "{wide}"
+        );
         assert!(wide.contains("nginx:1.25"), "{wide}");
 
-        let jp = s.ok(v, &["get", "deploy", "web", "-n", "demo", "-o", "jsonpath={.spec.template.spec.containers[0].image}"]);
+        let jp = s.ok(
+            v,
+            &[
+                "get",
+                "deploy",
+                "web",
+                "-n",
+                "demo",
+                "-o",
+                "jsonpath={.spec.template.spec.containers[0].image}",
+            ],
+        );
         assert_eq!(jp, "nginx:1.25");
 
         let multi = s.ok(v, &["get", "deploy,svc,cm", "-n", "demo", "-o", "name"]);
         for want in ["deployment.apps/web", "service/web", "configmap/cfg"] {
-            assert!(multi.lines().any(|l| l == want), "{v}: {want} not in {multi}");
+            assert!(
+                multi.lines().any(|l| l == want),
+                "{v}: {want} not in {multi}"
+            );
         }
         let all = s.ok(v, &["get", "all", "-n", "demo", "-o", "name"]);
-        assert!(all.contains("deployment.apps/web") && all.contains("service/web") && !all.contains("configmap"), "{all}");
+        assert!(
+            all.contains("deployment.apps/web")
+                && all.contains("service/web")
+                && !all.contains("configmap"),
+            "{all}"
+        );
 
         let table = s.ok(v, &["get", "po,svc,deploy", "-A"]);
-        assert!(table.contains("NAMESPACE") && table.contains("kubernetes"), "{table}");
-        s.ok(v, &["delete", "-f", DEMO, "--wait=true", "--ignore-not-found"]);
+        assert!(
+            table.contains("NAMESPACE") && table.contains("kubernetes"),
+            "{table}"
+        );
+        s.ok(
+            v,
+            &["delete", "-f", DEMO, "--wait=true", "--ignore-not-found"],
+        );
         wait_gone(&s, v, &["get", "ns", "demo"]);
     }
 }
@@ -96,7 +161,11 @@ fn label_annotate_patch_replace() {
             &["create", "-f", "-"],
             &format!("{{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{{\"name\":\"{cm}\"}},\"data\":{{\"k\":\"v\"}}}}"),
         );
-        assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+        assert!(
+            created.status.success(),
+            "{}",
+            String::from_utf8_lossy(&created.stderr)
+        );
         s.ok(v, &["label", "configmap", &cm, "tier=front"]);
         s.ok(v, &["annotate", "configmap", &cm, "note=hello"]);
         let got = json(&s.ok(v, &["get", "cm", &cm, "-o", "json"]));
@@ -108,8 +177,28 @@ fn label_annotate_patch_replace() {
         let none = s.ok(v, &["get", "cm", "-l", "tier in (back)", "-o", "name"]);
         assert!(none.trim().is_empty(), "{none}");
 
-        s.ok(v, &["patch", "cm", &cm, "--type=merge", "-p", r#"{"data":{"k":"merged","k2":"x"}}"#]);
-        s.ok(v, &["patch", "cm", &cm, "--type=json", "-p", r#"[{"op":"remove","path":"/data/k2"},{"op":"add","path":"/data/k3","value":"y"}]"#]);
+        s.ok(
+            v,
+            &[
+                "patch",
+                "cm",
+                &cm,
+                "--type=merge",
+                "-p",
+                r#"{"data":{"k":"merged","k2":"x"}}"#,
+            ],
+        );
+        s.ok(
+            v,
+            &[
+                "patch",
+                "cm",
+                &cm,
+                "--type=json",
+                "-p",
+                r#"[{"op":"remove","path":"/data/k2"},{"op":"add","path":"/data/k3","value":"y"}]"#,
+            ],
+        );
         let got = json(&s.ok(v, &["get", "cm", &cm, "-o", "json"]));
         assert_eq!(got["data"], serde_json::json!({"k": "merged", "k3": "y"}));
         s.ok(v, &["label", "cm", &cm, "tier-"]);
@@ -122,8 +211,15 @@ fn label_annotate_patch_replace() {
         s.ok(v, &["replace", "-f", &write_tmp(&s, &obj)]);
         let mut stale = got;
         stale["data"]["k"] = "stale".into();
-        let err = String::from_utf8(s.kubectl(v, &["replace", "-f", &write_tmp(&s, &stale)]).stderr).unwrap();
-        assert!(err.contains("Conflict") || err.contains("the object has been modified"), "{err}");
+        let err = String::from_utf8(
+            s.kubectl(v, &["replace", "-f", &write_tmp(&s, &stale)])
+                .stderr,
+        )
+        .unwrap();
+        assert!(
+            err.contains("Conflict") || err.contains("the object has been modified"),
+            "{err}"
+        );
         let got = json(&s.ok(v, &["get", "cm", &cm, "-o", "json"]));
         assert_eq!(got["data"]["k"], "replaced");
     }
@@ -137,7 +233,8 @@ fn write_tmp(s: &Server, v: &serde_json::Value) -> String {
 
 fn uuid_like() -> String {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed).to_string()
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        .to_string()
 }
 
 #[test]
@@ -187,31 +284,54 @@ fn watch_sees_changes_made_by_another_command() {
 fn delete_cascade_policies() {
     let s = Server::start();
     let v = "1.33";
-    for (policy, expect_dependent) in [("orphan", true), ("background", false), ("foreground", false)] {
+    for (policy, expect_dependent) in [
+        ("orphan", true),
+        ("background", false),
+        ("foreground", false),
+    ] {
         let owner = format!("owner-{policy}");
-        let out = s.kubectl_stdin(v, &["create", "-f", "-", "-o", "json"], &format!(
-            r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{owner}"}}}}"#
-        ));
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let uid = json(&String::from_utf8(out.stdout).unwrap())["metadata"]["uid"].as_str().unwrap().to_string();
+        let out = s.kubectl_stdin(
+            v,
+            &["create", "-f", "-", "-o", "json"],
+            &format!(r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{owner}"}}}}"#),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let uid = json(&String::from_utf8(out.stdout).unwrap())["metadata"]["uid"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let dep = format!("dep-{policy}");
         let out = s.kubectl_stdin(v, &["create", "-f", "-"], &format!(
             r#"{{"apiVersion":"v1","kind":"Secret","metadata":{{"name":"{dep}","ownerReferences":[{{"apiVersion":"v1","kind":"ConfigMap","name":"{owner}","uid":"{uid}"}}]}}}}"#
         ));
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         s.ok(v, &["delete", "cm", &owner, &format!("--cascade={policy}")]);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let exists = s.kubectl(v, &["get", "secret", &dep]).status.success();
             if exists == expect_dependent || Instant::now() > deadline {
-                assert_eq!(exists, expect_dependent, "{policy}: dependent exists={exists}");
+                assert_eq!(
+                    exists, expect_dependent,
+                    "{policy}: dependent exists={exists}"
+                );
                 break;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
         if expect_dependent {
             let got = json(&s.ok(v, &["get", "secret", &dep, "-o", "json"]));
-            assert!(got["metadata"].get("ownerReferences").is_none(), "orphaned dependent keeps its owner: {got}");
+            assert!(
+                got["metadata"].get("ownerReferences").is_none(),
+                "orphaned dependent keeps its owner: {got}"
+            );
         }
     }
 }

@@ -35,23 +35,40 @@ pub(crate) struct Tokens(HashMap<String, UserInfo>);
 impl Tokens {
     /// Reads a static token file: `token,user,uid,"group1,group2"` per line.
     pub(crate) fn load(path: &Path) -> Result<Tokens> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Read(path.display().to_string(), e))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Read(path.display().to_string(), e))?;
         let mut tokens = HashMap::new();
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let syntax = || Error::Syntax { path: path.display().to_string(), line: i + 1 };
+            let syntax = || Error::Syntax {
+                path: path.display().to_string(),
+                line: i + 1,
+            };
             let mut fields = split_csv(line).into_iter();
             let token = fields.next().filter(|t| !t.is_empty()).ok_or_else(syntax)?;
             let username = fields.next().filter(|u| !u.is_empty()).ok_or_else(syntax)?;
             let uid = fields.next().ok_or_else(syntax)?;
             let groups = fields
                 .next()
-                .map(|g| g.split(',').map(str::trim).filter(|g| !g.is_empty()).map(String::from).collect())
+                .map(|g| {
+                    g.split(',')
+                        .map(str::trim)
+                        .filter(|g| !g.is_empty())
+                        .map(String::from)
+                        .collect()
+                })
                 .unwrap_or_default();
-            tokens.insert(token, UserInfo { username, uid, groups });
+            tokens.insert(
+                token,
+                UserInfo {
+                    username,
+                    uid,
+                    groups,
+                },
+            );
         }
         Ok(Tokens(tokens))
     }
@@ -59,9 +76,16 @@ impl Tokens {
     fn lookup(&self, token: &str) -> Option<UserInfo> {
         // Compare digests, not the tokens, so lookup time says nothing
         // about how much of a guessed token was right.
-        let digest = |s: &str| ring::digest::digest(&ring::digest::SHA256, s.as_bytes()).as_ref().to_vec();
+        let digest = |s: &str| {
+            ring::digest::digest(&ring::digest::SHA256, s.as_bytes())
+                .as_ref()
+                .to_vec()
+        };
         let wanted = digest(token);
-        self.0.iter().find(|(t, _)| digest(t) == wanted).map(|(_, u)| u.clone())
+        self.0
+            .iter()
+            .find(|(t, _)| digest(t) == wanted)
+            .map(|(_, u)| u.clone())
     }
 }
 
@@ -84,16 +108,35 @@ fn split_csv(line: &str) -> Vec<String> {
 pub(crate) fn identity_from_cert(der: &[u8]) -> Option<UserInfo> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     let subject = cert.subject();
-    let username = subject.iter_common_name().next()?.as_str().ok()?.to_string();
-    let groups = subject.iter_organization().filter_map(|o| o.as_str().ok().map(String::from)).collect();
-    Some(UserInfo { username, uid: String::new(), groups })
+    let username = subject
+        .iter_common_name()
+        .next()?
+        .as_str()
+        .ok()?
+        .to_string();
+    let groups = subject
+        .iter_organization()
+        .filter_map(|o| o.as_str().ok().map(String::from))
+        .collect();
+    Some(UserInfo {
+        username,
+        uid: String::new(),
+        groups,
+    })
 }
 
 fn is_public(path: &str) -> bool {
-    matches!(path, "/healthz" | "/livez" | "/readyz" | "/version") || path.starts_with("/healthz/") || path.starts_with("/livez/") || path.starts_with("/readyz/")
+    matches!(path, "/healthz" | "/livez" | "/readyz" | "/version")
+        || path.starts_with("/healthz/")
+        || path.starts_with("/livez/")
+        || path.starts_with("/readyz/")
 }
 
-pub(crate) async fn authenticate(State(state): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
+pub(crate) async fn authenticate(
+    State(state): State<Arc<AppState>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let bearer = req
         .headers()
         .get(axum::http::header::AUTHORIZATION)
@@ -107,7 +150,10 @@ pub(crate) async fn authenticate(State(state): State<Arc<AppState>>, mut req: Re
             // as upstream does.
             None => return unauthorized(),
         },
-        None => req.extensions().get::<PeerIdentity>().and_then(|p| p.0.clone()),
+        None => req
+            .extensions()
+            .get::<PeerIdentity>()
+            .and_then(|p| p.0.clone()),
     };
     match user {
         Some(mut u) => {

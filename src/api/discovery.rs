@@ -32,7 +32,10 @@ pub(crate) async fn ready(State(state): State<Arc<AppState>>) -> Response {
 pub(crate) fn version_info() -> Value {
     let (major, minor) = {
         let mut parts = KUBE_VERSION.trim_start_matches('v').split('.');
-        (parts.next().unwrap_or("1").to_string(), parts.next().unwrap_or("0").to_string())
+        (
+            parts.next().unwrap_or("1").to_string(),
+            parts.next().unwrap_or("0").to_string(),
+        )
     };
     json!({
         "major": major,
@@ -61,8 +64,19 @@ pub(crate) async fn version() -> Response {
 
 fn verbs(def: &ResourceDef) -> Vec<&'static str> {
     match def.verbs {
-        VerbSet::Crud if def.kind == "Namespace" => vec!["create", "delete", "get", "list", "patch", "update", "watch"],
-        VerbSet::Crud => vec!["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+        VerbSet::Crud if def.kind == "Namespace" => vec![
+            "create", "delete", "get", "list", "patch", "update", "watch",
+        ],
+        VerbSet::Crud => vec![
+            "create",
+            "delete",
+            "deletecollection",
+            "get",
+            "list",
+            "patch",
+            "update",
+            "watch",
+        ],
         VerbSet::CreateOnly => vec!["create"],
         VerbSet::ReadOnly => vec!["get", "list"],
     }
@@ -110,9 +124,16 @@ fn ordered_groups() -> Vec<(&'static str, Vec<&'static str>)> {
 }
 
 fn resource_list(group: &str, version: &str) -> Value {
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
     let mut resources = Vec::new();
-    for d in RESOURCES.iter().filter(|d| d.group == group && d.version == version) {
+    for d in RESOURCES
+        .iter()
+        .filter(|d| d.group == group && d.version == version)
+    {
         let mut r = json!({
             "name": d.plural,
             "singularName": d.singular,
@@ -212,11 +233,15 @@ fn aggregated_response(version: &str, items: Vec<Value>) -> Response {
     if let Ok(v) = HeaderValue::from_str(&ct) {
         resp.headers_mut().insert(header::CONTENT_TYPE, v);
     }
-    resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
+    resp.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
     resp
 }
 
-pub(crate) async fn legacy_versions(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+pub(crate) async fn legacy_versions(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Response {
     if let Some(v) = aggregated(&headers) {
         let item = json!({
             "metadata": { "creationTimestamp": null },
@@ -239,7 +264,10 @@ pub(crate) async fn legacy_resources() -> Response {
 }
 
 fn group_entry(group: &str, versions: &[&str]) -> Value {
-    let vs: Vec<Value> = versions.iter().map(|v| json!({ "groupVersion": format!("{group}/{v}"), "version": v })).collect();
+    let vs: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({ "groupVersion": format!("{group}/{v}"), "version": v }))
+        .collect();
     json!({ "name": group, "versions": vs, "preferredVersion": vs[0] })
 }
 
@@ -259,11 +287,18 @@ pub(crate) async fn groups(headers: HeaderMap) -> Response {
         return aggregated_response(v, items);
     }
     let list: Vec<Value> = groups.iter().map(|(g, vs)| group_entry(g, vs)).collect();
-    json(200, &json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": list }))
+    json(
+        200,
+        &json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": list }),
+    )
 }
 
 fn not_found() -> Response {
-    status_response(&ApiError::new(404, "NotFound", "the server could not find the requested resource"))
+    status_response(&ApiError::new(
+        404,
+        "NotFound",
+        "the server could not find the requested resource",
+    ))
 }
 
 pub(crate) async fn group(Path(group): Path<String>) -> Response {
@@ -279,7 +314,10 @@ pub(crate) async fn group(Path(group): Path<String>) -> Response {
 }
 
 pub(crate) async fn group_resources(Path((group, version)): Path<(String, String)>) -> Response {
-    if RESOURCES.iter().any(|d| d.group == group && d.version == version) {
+    if RESOURCES
+        .iter()
+        .any(|d| d.group == group && d.version == version)
+    {
         json(200, &resource_list(&group, &version))
     } else {
         not_found()

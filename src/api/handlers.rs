@@ -25,7 +25,11 @@ pub(crate) struct Target {
 }
 
 fn not_found() -> ApiError {
-    ApiError::new(404, "NotFound", "the server could not find the requested resource")
+    ApiError::new(
+        404,
+        "NotFound",
+        "the server could not find the requested resource",
+    )
 }
 
 pub(crate) fn parse_target(path: &str) -> Result<Target> {
@@ -36,11 +40,13 @@ pub(crate) fn parse_target(path: &str) -> Result<Target> {
         _ => return Err(not_found()),
     };
     let (ns, rest) = match rest {
-        ["namespaces", ns, plural, tail @ ..] if *plural != "status" && *plural != "finalize" => (Some(*ns), {
-            let mut v = vec![*plural];
-            v.extend_from_slice(tail);
-            v
-        }),
+        ["namespaces", ns, plural, tail @ ..] if *plural != "status" && *plural != "finalize" => {
+            (Some(*ns), {
+                let mut v = vec![*plural];
+                v.extend_from_slice(tail);
+                v
+            })
+        }
         other => (None, other.to_vec()),
     };
     let (plural, name, sub) = match rest.as_slice() {
@@ -73,7 +79,10 @@ pub(crate) enum Render {
 }
 
 pub(crate) fn render_of(headers: &axum::http::HeaderMap) -> Render {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     // The first acceptable alternative wins, as content negotiation goes.
     for part in accept.split(',') {
         if part.contains("as=Table") {
@@ -100,28 +109,38 @@ async fn handle(state: &AppState, req: Request) -> Result<Response> {
     let (parts, body) = req.into_parts();
     let target = parse_target(parts.uri.path())?;
     let query = Query::parse(parts.uri.query());
-    let user = parts.extensions.get::<UserInfo>().cloned().unwrap_or_default();
-    let body = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
-        ApiError::new(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728")
-    })?;
+    let user = parts
+        .extensions
+        .get::<UserInfo>()
+        .cloned()
+        .unwrap_or_default();
+    let body = read_body(body).await?;
     let render = render_of(&parts.headers);
     let registry = &state.registry;
     let def = target.def;
     let ns = target.ns.as_deref();
     let sub = match target.sub.as_deref() {
         None => None,
-        Some("status") if def.subresources.contains(&Subresource::Status) => Some(Subresource::Status),
+        Some("status") if def.subresources.contains(&Subresource::Status) => {
+            Some(Subresource::Status)
+        }
         Some("scale") if def.subresources.contains(&Subresource::Scale) => Some(Subresource::Scale),
         Some("binding") if def.kind == "Pod" => {
             let binding = resources::find("", "v1", "bindings").ok_or_else(not_found)?;
             let mut opts = query.write_opts()?;
             opts.user = user;
-            let out = registry.create(binding, ns, parse_body(&body, &parts.headers)?, &opts).await?;
+            let out = registry
+                .create(binding, ns, parse_body(&body, &parts.headers)?, &opts)
+                .await?;
             return Ok(json(201, &out.object));
         }
         Some(_) => return Err(not_found()),
     };
-    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     match (parts.method, target.name.as_deref()) {
         (Method::GET, Some(name)) => {
             if sub == Some(Subresource::Scale) {
@@ -160,8 +179,11 @@ async fn handle(state: &AppState, req: Request) -> Result<Response> {
         (Method::PATCH, Some(name)) => {
             let mut opts = query.write_opts()?;
             opts.user = user;
-            let kind = PatchKind::from_content_type(content_type).ok_or_else(|| ApiError::unsupported_media_type(content_type))?;
-            let out = registry.patch(def, ns, name, kind, &body, sub, &opts).await?;
+            let kind = PatchKind::from_content_type(content_type)
+                .ok_or_else(|| ApiError::unsupported_media_type(content_type))?;
+            let out = registry
+                .patch(def, ns, name, kind, &body, sub, &opts)
+                .await?;
             Ok(with_warnings(json(200, &out.object), &out.warnings))
         }
         (Method::DELETE, Some(name)) if sub.is_none() => {
@@ -180,17 +202,56 @@ async fn handle(state: &AppState, req: Request) -> Result<Response> {
             wopts.dry_run |= dry_run;
             wopts.user = user;
             let list = query.list_opts(def)?;
-            let deleted = registry.delete_collection(def, ns, &list, &opts, &wopts).await?;
+            let deleted = registry
+                .delete_collection(def, ns, &list, &opts, &wopts)
+                .await?;
             let items: Vec<Value> = deleted.iter().map(|o| (**o).clone()).collect();
             let list_kind = format!("{}List", def.kind);
-            Ok(json(200, &json!({ "kind": list_kind, "apiVersion": api_version(def), "metadata": {}, "items": items })))
+            Ok(json(
+                200,
+                &json!({ "kind": list_kind, "apiVersion": api_version(def), "metadata": {}, "items": items }),
+            ))
         }
         _ => Err(ApiError::method_not_allowed(def)),
     }
 }
 
+/// Reads the body up to [`MAX_BODY`]. A larger body is read to its end
+/// (up to a hard cap) and discarded, so the client gets the 413 instead of
+/// a connection reset.
+async fn read_body(body: axum::body::Body) -> Result<Bytes> {
+    use http_body_util::BodyExt;
+    const DRAIN_CAP: usize = 64 * 1024 * 1024;
+    let mut body = body;
+    let mut buf = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ApiError::bad_request(format!("read request body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            seen += data.len();
+            if seen <= MAX_BODY {
+                buf.extend_from_slice(&data);
+            } else if seen > DRAIN_CAP {
+                break;
+            }
+        }
+    }
+    if seen > MAX_BODY {
+        return Err(ApiError::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("Request entity too large: limit is {MAX_BODY}"),
+        ));
+    }
+    Ok(Bytes::from(buf))
+}
+
 pub(crate) fn api_version(def: &ResourceDef) -> String {
-    if def.group.is_empty() { def.version.to_string() } else { format!("{}/{}", def.group, def.version) }
+    if def.group.is_empty() {
+        def.version.to_string()
+    } else {
+        format!("{}/{}", def.group, def.version)
+    }
 }
 
 fn success(def: &ResourceDef, obj: &Value) -> Value {
@@ -206,7 +267,10 @@ fn success(def: &ResourceDef, obj: &Value) -> Value {
 }
 
 fn parse_body(body: &Bytes, headers: &axum::http::HeaderMap) -> Result<Value> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
     let media = ct.split(';').next().unwrap_or("").trim();
     if !media.is_empty() && media != "application/json" && media != "*/*" {
         return Err(ApiError::unsupported_media_type(ct));
@@ -215,4 +279,3 @@ fn parse_body(body: &Bytes, headers: &axum::http::HeaderMap) -> Result<Value> {
         ApiError::bad_request(format!("error decoding request body: invalid JSON: {e}"))
     })
 }
-

@@ -12,7 +12,11 @@ use crate::registry::ApiError;
 use crate::registry::resources::{RESOURCES, ResourceDef, VerbSet};
 
 fn gv_path(group: &str, version: &str) -> String {
-    if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
+    if group.is_empty() {
+        format!("api/{version}")
+    } else {
+        format!("apis/{group}/{version}")
+    }
 }
 
 /// OpenAPI v2. kubectl asks for gnostic's protobuf encoding and reads
@@ -20,16 +24,24 @@ fn gv_path(group: &str, version: &str) -> String {
 /// carries only its version (field 1, `swagger`), which makes clients fall
 /// back to their built-in knowledge of the types.
 pub(crate) async fn v2(headers: axum::http::HeaderMap) -> Response {
-    let accept = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accept = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if accept.contains("protobuf") {
         let mut resp = Response::new(axum::body::Body::from(&[0x0a, 0x03, b'2', b'.', b'0'][..]));
         resp.headers_mut().insert(
             axum::http::header::CONTENT_TYPE,
-            axum::http::HeaderValue::from_static("application/com.github.proto-openapi.spec.v2.v1.0+protobuf"),
+            axum::http::HeaderValue::from_static(
+                "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+            ),
         );
         return resp;
     }
-    json(200, &json!({ "swagger": "2.0", "info": { "title": "Kubernetes", "version": KUBE_VERSION }, "paths": {}, "definitions": {} }))
+    json(
+        200,
+        &json!({ "swagger": "2.0", "info": { "title": "Kubernetes", "version": KUBE_VERSION }, "paths": {}, "definitions": {} }),
+    )
 }
 
 pub(crate) async fn root() -> Response {
@@ -38,7 +50,10 @@ pub(crate) async fn root() -> Response {
     for d in RESOURCES {
         let p = gv_path(d.group, d.version);
         if !seen.contains(&p) {
-            paths.insert(p.clone(), json!({ "serverRelativeURL": format!("/openapi/v3/{p}?hash={}", hash()) }));
+            paths.insert(
+                p.clone(),
+                json!({ "serverRelativeURL": format!("/openapi/v3/{p}?hash={}", hash()) }),
+            );
             seen.push(p);
         }
     }
@@ -66,9 +81,20 @@ fn operation(def: &ResourceDef, action: &str, params: &[&str]) -> Value {
 
 fn doc(group: &str, version: &str) -> Value {
     let mut paths = Map::new();
-    let base = if group.is_empty() { format!("/api/{version}") } else { format!("/apis/{group}/{version}") };
-    for d in RESOURCES.iter().filter(|d| d.group == group && d.version == version) {
-        let scope = if d.namespaced { format!("{base}/namespaces/{{namespace}}/{}", d.plural) } else { format!("{base}/{}", d.plural) };
+    let base = if group.is_empty() {
+        format!("/api/{version}")
+    } else {
+        format!("/apis/{group}/{version}")
+    };
+    for d in RESOURCES
+        .iter()
+        .filter(|d| d.group == group && d.version == version)
+    {
+        let scope = if d.namespaced {
+            format!("{base}/namespaces/{{namespace}}/{}", d.plural)
+        } else {
+            format!("{base}/{}", d.plural)
+        };
         let write = ["dryRun", "fieldManager", "fieldValidation", "pretty"];
         let mut collection = Map::new();
         let mut item = Map::new();
@@ -77,17 +103,55 @@ fn doc(group: &str, version: &str) -> Value {
                 collection.insert("post".into(), operation(d, "post", &write));
             }
             VerbSet::ReadOnly => {
-                collection.insert("get".into(), operation(d, "list", &["labelSelector", "fieldSelector"]));
+                collection.insert(
+                    "get".into(),
+                    operation(d, "list", &["labelSelector", "fieldSelector"]),
+                );
                 item.insert("get".into(), operation(d, "get", &["pretty"]));
             }
             VerbSet::Crud => {
-                collection.insert("get".into(), operation(d, "list", &["labelSelector", "fieldSelector", "limit", "continue", "resourceVersion", "watch"]));
+                collection.insert(
+                    "get".into(),
+                    operation(
+                        d,
+                        "list",
+                        &[
+                            "labelSelector",
+                            "fieldSelector",
+                            "limit",
+                            "continue",
+                            "resourceVersion",
+                            "watch",
+                        ],
+                    ),
+                );
                 collection.insert("post".into(), operation(d, "post", &write));
-                collection.insert("delete".into(), operation(d, "deletecollection", &["dryRun", "labelSelector", "fieldSelector"]));
+                collection.insert(
+                    "delete".into(),
+                    operation(
+                        d,
+                        "deletecollection",
+                        &["dryRun", "labelSelector", "fieldSelector"],
+                    ),
+                );
                 item.insert("get".into(), operation(d, "get", &["pretty"]));
                 item.insert("put".into(), operation(d, "put", &write));
-                item.insert("patch".into(), operation(d, "patch", &["dryRun", "fieldManager", "fieldValidation", "force"]));
-                item.insert("delete".into(), operation(d, "delete", &["dryRun", "gracePeriodSeconds", "propagationPolicy"]));
+                item.insert(
+                    "patch".into(),
+                    operation(
+                        d,
+                        "patch",
+                        &["dryRun", "fieldManager", "fieldValidation", "force"],
+                    ),
+                );
+                item.insert(
+                    "delete".into(),
+                    operation(
+                        d,
+                        "delete",
+                        &["dryRun", "gracePeriodSeconds", "propagationPolicy"],
+                    ),
+                );
             }
         }
         paths.insert(scope.clone(), Value::Object(collection));
@@ -111,7 +175,13 @@ pub(crate) async fn group_version(Path(path): Path<String>) -> Response {
         _ => None,
     };
     match gv {
-        Some((g, v)) if RESOURCES.iter().any(|d| d.group == g && d.version == v) => json(200, &doc(g, v)),
-        _ => status_response(&ApiError::new(404, "NotFound", "the server could not find the requested resource")),
+        Some((g, v)) if RESOURCES.iter().any(|d| d.group == g && d.version == v) => {
+            json(200, &doc(g, v))
+        }
+        _ => status_response(&ApiError::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )),
     }
 }

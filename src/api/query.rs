@@ -2,9 +2,11 @@
 
 use std::collections::HashMap;
 
-use crate::registry::{ApiError, DeleteOpts, FieldValidation, ListOpts, Result, WatchOpts, WriteOpts};
 use crate::registry::resources::ResourceDef;
 use crate::registry::selectors::{FieldSelector, LabelSelector};
+use crate::registry::{
+    ApiError, DeleteOpts, FieldValidation, ListOpts, Result, WatchOpts, WriteOpts,
+};
 
 pub(crate) struct Query(pub(crate) HashMap<String, String>);
 
@@ -36,14 +38,20 @@ impl Query {
     pub(crate) fn list_opts(&self, def: &ResourceDef) -> Result<ListOpts> {
         let (labels, fields) = self.selectors(def)?;
         let limit = match self.get("limit") {
-            Some(l) if !l.is_empty() => l.parse::<i64>().map_err(|_| ApiError::bad_request(format!("invalid limit: {l}")))?.max(0) as usize,
+            Some(l) if !l.is_empty() => l
+                .parse::<i64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid limit: {l}")))?
+                .max(0) as usize,
             _ => 0,
         };
         Ok(ListOpts {
             labels,
             fields,
             limit,
-            continue_token: self.get("continue").filter(|s| !s.is_empty()).map(String::from),
+            continue_token: self
+                .get("continue")
+                .filter(|s| !s.is_empty())
+                .map(String::from),
             resource_version: self.get("resourceVersion").map(String::from),
             resource_version_match: self.get("resourceVersionMatch").map(String::from),
         })
@@ -99,9 +107,18 @@ impl Query {
             if v.get("orphanDependents").and_then(|o| o.as_bool()) == Some(true) {
                 opts.propagation = Some("Orphan".into());
             }
-            opts.precondition_uid = v.pointer("/preconditions/uid").and_then(|u| u.as_str()).map(String::from);
-            opts.precondition_rv = v.pointer("/preconditions/resourceVersion").and_then(|u| u.as_str()).map(String::from);
-            if v.get("dryRun").and_then(|d| d.as_array()).is_some_and(|d| d.iter().any(|x| x == "All")) {
+            opts.precondition_uid = v
+                .pointer("/preconditions/uid")
+                .and_then(|u| u.as_str())
+                .map(String::from);
+            opts.precondition_rv = v
+                .pointer("/preconditions/resourceVersion")
+                .and_then(|u| u.as_str())
+                .map(String::from);
+            if v.get("dryRun")
+                .and_then(|d| d.as_array())
+                .is_some_and(|d| d.iter().any(|x| x == "All"))
+            {
                 dry_run = true;
             }
         }
@@ -117,7 +134,9 @@ fn decode(s: &str) -> String {
     while i < bytes.len() {
         if bytes[i] == b'%'
             && i + 2 < bytes.len()
-            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok())
+            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
         {
             out.push(b);
             i += 3;

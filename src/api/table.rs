@@ -17,28 +17,91 @@ struct Column {
     description: &'static str,
 }
 
-const fn col(name: &'static str, kind: &'static str, priority: u8, description: &'static str) -> Column {
-    Column { name, kind, priority, description }
+const fn col(
+    name: &'static str,
+    kind: &'static str,
+    priority: u8,
+    description: &'static str,
+) -> Column {
+    Column {
+        name,
+        kind,
+        priority,
+        description,
+    }
 }
 
-const NAME: Column = col("Name", "string", 0, "Name must be unique within a namespace.");
-const AGE: Column = col("Age", "string", 0, "CreationTimestamp is a timestamp representing the server time when this object was created.");
+const NAME: Column = col(
+    "Name",
+    "string",
+    0,
+    "Name must be unique within a namespace.",
+);
+const AGE: Column = col(
+    "Age",
+    "string",
+    0,
+    "CreationTimestamp is a timestamp representing the server time when this object was created.",
+);
 
 fn columns(def: &ResourceDef) -> Vec<Column> {
     match (def.group, def.kind) {
         ("", "Pod") => vec![
             NAME,
-            col("Ready", "string", 0, "The aggregate readiness state of this pod for accepting traffic."),
-            col("Status", "string", 0, "The aggregate status of the containers in this pod."),
-            col("Restarts", "string", 0, "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted."),
+            col(
+                "Ready",
+                "string",
+                0,
+                "The aggregate readiness state of this pod for accepting traffic.",
+            ),
+            col(
+                "Status",
+                "string",
+                0,
+                "The aggregate status of the containers in this pod.",
+            ),
+            col(
+                "Restarts",
+                "string",
+                0,
+                "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
+            ),
             AGE,
-            col("IP", "string", 1, "IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated."),
-            col("Node", "string", 1, "NodeName is a request to schedule this pod onto a specific node."),
-            col("Nominated Node", "string", 1, "nominatedNodeName is set when this pod preempts other pods on the node."),
-            col("Readiness Gates", "string", 1, "If specified, all readiness gates will be evaluated for pod readiness."),
+            col(
+                "IP",
+                "string",
+                1,
+                "IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.",
+            ),
+            col(
+                "Node",
+                "string",
+                1,
+                "NodeName is a request to schedule this pod onto a specific node.",
+            ),
+            col(
+                "Nominated Node",
+                "string",
+                1,
+                "nominatedNodeName is set when this pod preempts other pods on the node.",
+            ),
+            col(
+                "Readiness Gates",
+                "string",
+                1,
+                "If specified, all readiness gates will be evaluated for pod readiness.",
+            ),
         ],
-        ("", "Namespace") => vec![NAME, col("Status", "string", 0, "The status of the namespace"), AGE],
-        ("", "ConfigMap") => vec![NAME, col("Data", "string", 0, "Data contains the configuration data."), AGE],
+        ("", "Namespace") => vec![
+            NAME,
+            col("Status", "string", 0, "The status of the namespace"),
+            AGE,
+        ],
+        ("", "ConfigMap") => vec![
+            NAME,
+            col("Data", "string", 0, "Data contains the configuration data."),
+            AGE,
+        ],
         ("", "Secret") => vec![
             NAME,
             col("Type", "string", 0, "The type of the secret"),
@@ -49,71 +112,203 @@ fn columns(def: &ResourceDef) -> Vec<Column> {
             NAME,
             col("Type", "string", 0, "The type of the service"),
             col("Cluster-IP", "string", 0, "The cluster ip of the service"),
-            col("External-IP", "string", 0, "The external ips of the service"),
+            col(
+                "External-IP",
+                "string",
+                0,
+                "The external ips of the service",
+            ),
             col("Port(s)", "string", 0, "The ports of the service"),
             AGE,
             col("Selector", "string", 1, "The selector of the service"),
         ],
-        ("", "ServiceAccount") => vec![NAME, col("Secrets", "string", 0, "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use."), AGE],
+        ("", "ServiceAccount") => vec![
+            NAME,
+            col(
+                "Secrets",
+                "string",
+                0,
+                "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.",
+            ),
+            AGE,
+        ],
         ("", "Node") => vec![
             NAME,
             col("Status", "string", 0, "The status of the node"),
             col("Roles", "string", 0, "The roles of the node"),
             AGE,
-            col("Version", "string", 0, "Kubelet Version reported by the node."),
+            col(
+                "Version",
+                "string",
+                0,
+                "Kubelet Version reported by the node.",
+            ),
         ],
         ("", "Event") | ("events.k8s.io", "Event") => vec![
-            col("Last Seen", "string", 0, "Time when this Event was last seen"),
-            col("Type", "string", 0, "Type of this event (Normal, Warning), new types could be added in the future."),
-            col("Reason", "string", 0, "This should be a short, machine understandable string that gives the reason for this event being generated."),
+            col(
+                "Last Seen",
+                "string",
+                0,
+                "Time when this Event was last seen",
+            ),
+            col(
+                "Type",
+                "string",
+                0,
+                "Type of this event (Normal, Warning), new types could be added in the future.",
+            ),
+            col(
+                "Reason",
+                "string",
+                0,
+                "This should be a short, machine understandable string that gives the reason for this event being generated.",
+            ),
             col("Object", "string", 0, "The object this Event is about."),
-            col("Message", "string", 0, "A human-readable description of the status of this operation."),
+            col(
+                "Message",
+                "string",
+                0,
+                "A human-readable description of the status of this operation.",
+            ),
         ],
         ("apps", "Deployment") => vec![
             NAME,
             col("Ready", "string", 0, "Number of the pod with ready state"),
-            col("Up-to-date", "string", 0, "Total number of non-terminated pods targeted by this deployment that have the desired template spec."),
-            col("Available", "string", 0, "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment."),
+            col(
+                "Up-to-date",
+                "string",
+                0,
+                "Total number of non-terminated pods targeted by this deployment that have the desired template spec.",
+            ),
+            col(
+                "Available",
+                "string",
+                0,
+                "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.",
+            ),
             AGE,
-            col("Containers", "string", 1, "Names of each container in the template."),
-            col("Images", "string", 1, "Images referenced by each container in the template."),
+            col(
+                "Containers",
+                "string",
+                1,
+                "Names of each container in the template.",
+            ),
+            col(
+                "Images",
+                "string",
+                1,
+                "Images referenced by each container in the template.",
+            ),
             col("Selector", "string", 1, "Label selector for pods."),
         ],
         ("apps", "ReplicaSet") => vec![
             NAME,
             col("Desired", "integer", 0, "Number of desired pods."),
             col("Current", "integer", 0, "Number of actual replicas."),
-            col("Ready", "integer", 0, "The number of ready replicas for this replica set."),
+            col(
+                "Ready",
+                "integer",
+                0,
+                "The number of ready replicas for this replica set.",
+            ),
             AGE,
         ],
-        ("apps", "StatefulSet") => vec![NAME, col("Ready", "string", 0, "Number of the pod with ready state"), AGE],
+        ("apps", "StatefulSet") => vec![
+            NAME,
+            col("Ready", "string", 0, "Number of the pod with ready state"),
+            AGE,
+        ],
         ("apps", "DaemonSet") => vec![
             NAME,
-            col("Desired", "integer", 0, "The total number of nodes that should be running the daemon pod."),
-            col("Current", "integer", 0, "The number of nodes that are running at least 1 daemon pod."),
-            col("Ready", "integer", 0, "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready."),
-            col("Up-to-date", "integer", 0, "The total number of nodes that are running updated daemon pod"),
-            col("Available", "integer", 0, "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available."),
-            col("Node Selector", "string", 0, "NodeSelector is a selector which must be true for the pod to fit on a node."),
+            col(
+                "Desired",
+                "integer",
+                0,
+                "The total number of nodes that should be running the daemon pod.",
+            ),
+            col(
+                "Current",
+                "integer",
+                0,
+                "The number of nodes that are running at least 1 daemon pod.",
+            ),
+            col(
+                "Ready",
+                "integer",
+                0,
+                "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready.",
+            ),
+            col(
+                "Up-to-date",
+                "integer",
+                0,
+                "The total number of nodes that are running updated daemon pod",
+            ),
+            col(
+                "Available",
+                "integer",
+                0,
+                "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available.",
+            ),
+            col(
+                "Node Selector",
+                "string",
+                0,
+                "NodeSelector is a selector which must be true for the pod to fit on a node.",
+            ),
             AGE,
         ],
         ("batch", "Job") => vec![
             NAME,
             col("Status", "string", 0, "Status of the job."),
-            col("Completions", "string", 0, "The desired number of successfully finished pods the job should be run with."),
-            col("Duration", "string", 0, "Time required to complete the job."),
+            col(
+                "Completions",
+                "string",
+                0,
+                "The desired number of successfully finished pods the job should be run with.",
+            ),
+            col(
+                "Duration",
+                "string",
+                0,
+                "Time required to complete the job.",
+            ),
             AGE,
         ],
         ("batch", "CronJob") => vec![
             NAME,
             col("Schedule", "string", 0, "The schedule in Cron format."),
-            col("Timezone", "string", 0, "The time zone name for the given schedule."),
-            col("Suspend", "boolean", 0, "This flag tells the controller to suspend subsequent executions."),
-            col("Active", "integer", 0, "A list of pointers to currently running jobs."),
-            col("Last Schedule", "string", 0, "Information when was the last time the job was successfully scheduled."),
+            col(
+                "Timezone",
+                "string",
+                0,
+                "The time zone name for the given schedule.",
+            ),
+            col(
+                "Suspend",
+                "boolean",
+                0,
+                "This flag tells the controller to suspend subsequent executions.",
+            ),
+            col(
+                "Active",
+                "integer",
+                0,
+                "A list of pointers to currently running jobs.",
+            ),
+            col(
+                "Last Schedule",
+                "string",
+                0,
+                "Information when was the last time the job was successfully scheduled.",
+            ),
             AGE,
         ],
-        ("coordination.k8s.io", "Lease") => vec![NAME, col("Holder", "string", 0, "The holder of the lease."), AGE],
+        ("coordination.k8s.io", "Lease") => vec![
+            NAME,
+            col("Holder", "string", 0, "The holder of the lease."),
+            AGE,
+        ],
         _ => vec![NAME, AGE],
     }
 }
@@ -127,27 +322,45 @@ pub(crate) fn human_duration(secs: i64) -> String {
     if secs < 120 {
         format!("{secs}s")
     } else if m < 10 {
-        if secs % 60 == 0 { format!("{m}m") } else { format!("{m}m{}s", secs % 60) }
+        if secs % 60 == 0 {
+            format!("{m}m")
+        } else {
+            format!("{m}m{}s", secs % 60)
+        }
     } else if m < 180 {
         format!("{m}m")
     } else if h < 8 {
-        if m % 60 == 0 { format!("{h}h") } else { format!("{h}h{}m", m % 60) }
+        if m % 60 == 0 {
+            format!("{h}h")
+        } else {
+            format!("{h}h{}m", m % 60)
+        }
     } else if h < 48 {
         format!("{h}h")
     } else if h < 24 * 8 {
-        if h % 24 == 0 { format!("{d}d") } else { format!("{d}d{}h", h % 24) }
+        if h % 24 == 0 {
+            format!("{d}d")
+        } else {
+            format!("{d}d{}h", h % 24)
+        }
     } else if h < 24 * 365 * 2 {
         format!("{d}d")
     } else if h < 24 * 365 * 8 {
         let y = d / 365;
-        if d % 365 == 0 { format!("{y}y") } else { format!("{y}y{}d", d % 365) }
+        if d % 365 == 0 {
+            format!("{y}y")
+        } else {
+            format!("{y}y{}d", d % 365)
+        }
     } else {
         format!("{}y", d / 365)
     }
 }
 
 fn age(ts: Option<&str>) -> String {
-    let Some(ts) = ts else { return "<unknown>".into() };
+    let Some(ts) = ts else {
+        return "<unknown>".into();
+    };
     match ts.parse::<jiff::Timestamp>() {
         Ok(t) => human_duration(jiff::Timestamp::now().as_second() - t.as_second()),
         Err(_) => "<unknown>".into(),
@@ -178,12 +391,17 @@ fn pod_status(obj: &Value) -> String {
     if obj.pointer("/metadata/deletionTimestamp").is_some() {
         return "Terminating".into();
     }
-    let statuses = obj.pointer("/status/containerStatuses").and_then(Value::as_array);
+    let statuses = obj
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array);
     for cs in statuses.into_iter().flatten() {
         if let Some(reason) = cs.pointer("/state/waiting/reason").and_then(Value::as_str) {
             return reason.into();
         }
-        if let Some(reason) = cs.pointer("/state/terminated/reason").and_then(Value::as_str) {
+        if let Some(reason) = cs
+            .pointer("/state/terminated/reason")
+            .and_then(Value::as_str)
+        {
             return reason.into();
         }
     }
@@ -192,18 +410,34 @@ fn pod_status(obj: &Value) -> String {
         return reason.into();
     }
     let phase = s(obj, "/status/phase");
-    if phase.is_empty() { "Pending".into() } else { phase.into() }
+    if phase.is_empty() {
+        "Pending".into()
+    } else {
+        phase.into()
+    }
 }
 
 fn cells(def: &ResourceDef, obj: &Value) -> Vec<Value> {
     let name = json!(s(obj, "/metadata/name"));
-    let created = age(obj.pointer("/metadata/creationTimestamp").and_then(Value::as_str));
+    let created = age(obj
+        .pointer("/metadata/creationTimestamp")
+        .and_then(Value::as_str));
     match (def.group, def.kind) {
         ("", "Pod") => {
             let total = len(obj, "/spec/containers");
-            let statuses = obj.pointer("/status/containerStatuses").and_then(Value::as_array);
-            let ready = statuses.into_iter().flatten().filter(|c| c.get("ready") == Some(&json!(true))).count();
-            let restarts: i64 = statuses.into_iter().flatten().map(|c| n(c, "/restartCount")).sum();
+            let statuses = obj
+                .pointer("/status/containerStatuses")
+                .and_then(Value::as_array);
+            let ready = statuses
+                .into_iter()
+                .flatten()
+                .filter(|c| c.get("ready") == Some(&json!(true)))
+                .count();
+            let restarts: i64 = statuses
+                .into_iter()
+                .flatten()
+                .map(|c| n(c, "/restartCount"))
+                .sum();
             vec![
                 name,
                 json!(format!("{ready}/{total}")),
@@ -217,8 +451,17 @@ fn cells(def: &ResourceDef, obj: &Value) -> Vec<Value> {
             ]
         }
         ("", "Namespace") => vec![name, json!(s(obj, "/status/phase")), json!(created)],
-        ("", "ConfigMap") => vec![name, json!(len(obj, "/data") + len(obj, "/binaryData")), json!(created)],
-        ("", "Secret") => vec![name, json!(s(obj, "/type")), json!(len(obj, "/data")), json!(created)],
+        ("", "ConfigMap") => vec![
+            name,
+            json!(len(obj, "/data") + len(obj, "/binaryData")),
+            json!(created),
+        ],
+        ("", "Secret") => vec![
+            name,
+            json!(s(obj, "/type")),
+            json!(len(obj, "/data")),
+            json!(created),
+        ],
         ("", "Service") => {
             let ports: Vec<String> = obj
                 .pointer("/spec/ports")
@@ -226,8 +469,16 @@ fn cells(def: &ResourceDef, obj: &Value) -> Vec<Value> {
                 .into_iter()
                 .flatten()
                 .map(|p| {
-                    let np = p.get("nodePort").and_then(Value::as_i64).map(|np| format!(":{np}")).unwrap_or_default();
-                    format!("{}{np}/{}", n(p, "/port"), p.get("protocol").and_then(Value::as_str).unwrap_or("TCP"))
+                    let np = p
+                        .get("nodePort")
+                        .and_then(Value::as_i64)
+                        .map(|np| format!(":{np}"))
+                        .unwrap_or_default();
+                    format!(
+                        "{}{np}/{}",
+                        n(p, "/port"),
+                        p.get("protocol").and_then(Value::as_str).unwrap_or("TCP")
+                    )
                 })
                 .collect();
             let external: Vec<&str> = obj
@@ -270,7 +521,13 @@ fn cells(def: &ResourceDef, obj: &Value) -> Vec<Value> {
                 .into_iter()
                 .flatten()
                 .find(|c| c.get("type") == Some(&json!("Ready")))
-                .map(|c| if c.get("status") == Some(&json!("True")) { "Ready" } else { "NotReady" })
+                .map(|c| {
+                    if c.get("status") == Some(&json!("True")) {
+                        "Ready"
+                    } else {
+                        "NotReady"
+                    }
+                })
                 .unwrap_or("Unknown");
             let roles: Vec<&str> = obj
                 .pointer("/metadata/labels")
@@ -279,21 +536,60 @@ fn cells(def: &ResourceDef, obj: &Value) -> Vec<Value> {
                 .flatten()
                 .filter_map(|(k, _)| k.strip_prefix("node-role.kubernetes.io/"))
                 .collect();
-            vec![name, json!(ready), json!(or_none(roles.join(","))), json!(created), json!(s(obj, "/status/nodeInfo/kubeletVersion"))]
+            vec![
+                name,
+                json!(ready),
+                json!(or_none(roles.join(","))),
+                json!(created),
+                json!(s(obj, "/status/nodeInfo/kubeletVersion")),
+            ]
         }
         ("", "Event") | ("events.k8s.io", "Event") => {
-            let last = ["/lastTimestamp", "/deprecatedLastTimestamp", "/eventTime", "/metadata/creationTimestamp"]
-                .iter()
-                .find_map(|p| obj.pointer(p).and_then(Value::as_str));
-            let regarding = obj.get("involvedObject").or_else(|| obj.get("regarding")).cloned().unwrap_or(Value::Null);
-            let object = format!("{}/{}", s(&regarding, "/kind").to_lowercase(), s(&regarding, "/name"));
-            let message = obj.get("message").or_else(|| obj.get("note")).and_then(Value::as_str).unwrap_or("");
-            vec![json!(age(last)), json!(s(obj, "/type")), json!(s(obj, "/reason")), json!(object), json!(message)]
+            let last = [
+                "/lastTimestamp",
+                "/deprecatedLastTimestamp",
+                "/eventTime",
+                "/metadata/creationTimestamp",
+            ]
+            .iter()
+            .find_map(|p| obj.pointer(p).and_then(Value::as_str));
+            let regarding = obj
+                .get("involvedObject")
+                .or_else(|| obj.get("regarding"))
+                .cloned()
+                .unwrap_or(Value::Null);
+            let object = format!(
+                "{}/{}",
+                s(&regarding, "/kind").to_lowercase(),
+                s(&regarding, "/name")
+            );
+            let message = obj
+                .get("message")
+                .or_else(|| obj.get("note"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            vec![
+                json!(age(last)),
+                json!(s(obj, "/type")),
+                json!(s(obj, "/reason")),
+                json!(object),
+                json!(message),
+            ]
         }
         ("apps", "Deployment") => {
-            let containers = obj.pointer("/spec/template/spec/containers").and_then(Value::as_array);
-            let names: Vec<&str> = containers.into_iter().flatten().map(|c| s(c, "/name")).collect();
-            let images: Vec<&str> = containers.into_iter().flatten().map(|c| s(c, "/image")).collect();
+            let containers = obj
+                .pointer("/spec/template/spec/containers")
+                .and_then(Value::as_array);
+            let names: Vec<&str> = containers
+                .into_iter()
+                .flatten()
+                .map(|c| s(c, "/name"))
+                .collect();
+            let images: Vec<&str> = containers
+                .into_iter()
+                .flatten()
+                .map(|c| s(c, "/image"))
+                .collect();
             let selector: Vec<String> = obj
                 .pointer("/spec/selector/matchLabels")
                 .and_then(Value::as_object)
@@ -303,7 +599,11 @@ fn cells(def: &ResourceDef, obj: &Value) -> Vec<Value> {
                 .collect();
             vec![
                 name,
-                json!(format!("{}/{}", n(obj, "/status/readyReplicas"), n(obj, "/spec/replicas"))),
+                json!(format!(
+                    "{}/{}",
+                    n(obj, "/status/readyReplicas"),
+                    n(obj, "/spec/replicas")
+                )),
                 json!(n(obj, "/status/updatedReplicas")),
                 json!(n(obj, "/status/availableReplicas")),
                 json!(created),
@@ -321,7 +621,11 @@ fn cells(def: &ResourceDef, obj: &Value) -> Vec<Value> {
         ],
         ("apps", "StatefulSet") => vec![
             name,
-            json!(format!("{}/{}", n(obj, "/status/readyReplicas"), n(obj, "/spec/replicas"))),
+            json!(format!(
+                "{}/{}",
+                n(obj, "/status/readyReplicas"),
+                n(obj, "/spec/replicas")
+            )),
             json!(created),
         ],
         ("apps", "DaemonSet") => {
@@ -352,8 +656,17 @@ fn cells(def: &ResourceDef, obj: &Value) -> Vec<Value> {
                 .find(|c| c.get("status") == Some(&json!("True")))
                 .and_then(|c| c.get("type").and_then(Value::as_str))
                 .unwrap_or("Running");
-            let status = if done == "Complete" { "Complete" } else if done == "Failed" { "Failed" } else { "Running" };
-            let completions = obj.pointer("/spec/completions").and_then(Value::as_i64).unwrap_or(1);
+            let status = if done == "Complete" {
+                "Complete"
+            } else if done == "Failed" {
+                "Failed"
+            } else {
+                "Running"
+            };
+            let completions = obj
+                .pointer("/spec/completions")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
             vec![
                 name,
                 json!(status),
@@ -366,12 +679,23 @@ fn cells(def: &ResourceDef, obj: &Value) -> Vec<Value> {
             name,
             json!(s(obj, "/spec/schedule")),
             json!(or_none(s(obj, "/spec/timeZone").into())),
-            json!(obj.pointer("/spec/suspend").and_then(Value::as_bool).unwrap_or(false)),
+            json!(
+                obj.pointer("/spec/suspend")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false)
+            ),
             json!(len(obj, "/status/active")),
-            json!(obj.pointer("/status/lastScheduleTime").and_then(Value::as_str).map(|t| age(Some(t))).unwrap_or("<none>".into())),
+            json!(
+                obj.pointer("/status/lastScheduleTime")
+                    .and_then(Value::as_str)
+                    .map(|t| age(Some(t)))
+                    .unwrap_or("<none>".into())
+            ),
             json!(created),
         ],
-        ("coordination.k8s.io", "Lease") => vec![name, json!(s(obj, "/spec/holderIdentity")), json!(created)],
+        ("coordination.k8s.io", "Lease") => {
+            vec![name, json!(s(obj, "/spec/holderIdentity")), json!(created)]
+        }
         _ => vec![name, json!(created)],
     }
 }
@@ -394,7 +718,13 @@ fn row(def: &ResourceDef, obj: &Value, include: Option<&str>) -> Value {
     json!({ "cells": cells(def, obj), "object": object })
 }
 
-fn table(def: &ResourceDef, objs: &[&Value], rev: Option<u64>, cont: Option<&str>, include: Option<&str>) -> Value {
+fn table(
+    def: &ResourceDef,
+    objs: &[&Value],
+    rev: Option<u64>,
+    cont: Option<&str>,
+    include: Option<&str>,
+) -> Value {
     let cols: Vec<Value> = columns(def)
         .iter()
         .map(|c| {
@@ -418,18 +748,31 @@ fn table(def: &ResourceDef, objs: &[&Value], rev: Option<u64>, cont: Option<&str
     })
 }
 
-pub(crate) fn render_one(def: &ResourceDef, obj: &Arc<Value>, render: Render, query: &Query) -> Value {
+pub(crate) fn render_one(
+    def: &ResourceDef,
+    obj: &Arc<Value>,
+    render: Render,
+    query: &Query,
+) -> Value {
     match render {
         Render::Full => (**obj).clone(),
         Render::Metadata => partial(def, obj),
         Render::Table => {
-            let rev = obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).and_then(|r| r.parse().ok());
+            let rev = obj
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .and_then(|r| r.parse().ok());
             table(def, &[obj.as_ref()], rev, None, query.get("includeObject"))
         }
     }
 }
 
-pub(crate) fn render_event(def: &ResourceDef, obj: &Arc<Value>, render: Render, include: Option<&str>) -> Value {
+pub(crate) fn render_event(
+    def: &ResourceDef,
+    obj: &Arc<Value>,
+    render: Render,
+    include: Option<&str>,
+) -> Value {
     match render {
         Render::Full => (**obj).clone(),
         Render::Metadata => partial(def, obj),
@@ -437,7 +780,12 @@ pub(crate) fn render_event(def: &ResourceDef, obj: &Arc<Value>, render: Render, 
     }
 }
 
-pub(crate) fn render_list(def: &ResourceDef, list: &ListResult, render: Render, query: &Query) -> Value {
+pub(crate) fn render_list(
+    def: &ResourceDef,
+    list: &ListResult,
+    render: Render,
+    query: &Query,
+) -> Value {
     let cont = list.continue_token.as_deref();
     match render {
         Render::Table => {
@@ -452,15 +800,20 @@ pub(crate) fn render_list(def: &ResourceDef, list: &ListResult, render: Render, 
             if let Some(r) = list.remaining {
                 meta["remainingItemCount"] = json!(r);
             }
-            let (kind, api_version, items): (String, String, Vec<Value>) = if render == Render::Metadata {
-                (
-                    "PartialObjectMetadataList".into(),
-                    "meta.k8s.io/v1".into(),
-                    list.items.iter().map(|o| partial(def, o)).collect(),
-                )
-            } else {
-                (format!("{}List", def.kind), api_version(def), list.items.iter().map(|o| (**o).clone()).collect())
-            };
+            let (kind, api_version, items): (String, String, Vec<Value>) =
+                if render == Render::Metadata {
+                    (
+                        "PartialObjectMetadataList".into(),
+                        "meta.k8s.io/v1".into(),
+                        list.items.iter().map(|o| partial(def, o)).collect(),
+                    )
+                } else {
+                    (
+                        format!("{}List", def.kind),
+                        api_version(def),
+                        list.items.iter().map(|o| (**o).clone()).collect(),
+                    )
+                };
             json!({ "kind": kind, "apiVersion": api_version, "metadata": meta, "items": items })
         }
     }

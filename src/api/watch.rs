@@ -40,7 +40,14 @@ pub(crate) async fn serve(
     let (tx, rx) = mpsc::channel::<Bytes>(256);
     match registry.watch(def, ns, &opts) {
         Ok(start) => {
-            let watcher = Watcher { registry, def, opts, render, query_include: query.get("includeObject").map(String::from), tx };
+            let watcher = Watcher {
+                registry,
+                def,
+                opts,
+                render,
+                query_include: query.get("includeObject").map(String::from),
+                tx,
+            };
             tokio::spawn(watcher.run(start, timeout, bookmarks));
         }
         // Upstream answers 200 and reports the expired revision as an
@@ -55,8 +62,14 @@ pub(crate) async fn serve(
         rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
     });
     let mut resp = Response::new(Body::from_stream(stream));
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, private"),
+    );
     Ok(resp)
 }
 
@@ -82,8 +95,12 @@ impl Watcher {
 
     async fn send(&self, kind: &str, obj: &Arc<Value>) -> bool {
         let shown = self.registry.present(self.def, obj);
-        let object = table::render_event(self.def, &shown, self.render, self.query_include.as_deref());
-        self.tx.send(line(&json!({ "type": kind, "object": object }))).await.is_ok()
+        let object =
+            table::render_event(self.def, &shown, self.render, self.query_include.as_deref());
+        self.tx
+            .send(line(&json!({ "type": kind, "object": object })))
+            .await
+            .is_ok()
     }
 
     async fn bookmark(&self, rev: u64, initial_end: bool) -> bool {
@@ -91,8 +108,12 @@ impl Watcher {
         if initial_end {
             meta["annotations"] = json!({ "k8s.io/initial-events-end": "true" });
         }
-        let object = json!({ "kind": self.def.kind, "apiVersion": api_version(self.def), "metadata": meta });
-        self.tx.send(line(&json!({ "type": "BOOKMARK", "object": object }))).await.is_ok()
+        let object =
+            json!({ "kind": self.def.kind, "apiVersion": api_version(self.def), "metadata": meta });
+        self.tx
+            .send(line(&json!({ "type": "BOOKMARK", "object": object })))
+            .await
+            .is_ok()
     }
 
     /// Sends `event` as the client's selectors see it: objects that start

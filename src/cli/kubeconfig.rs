@@ -11,8 +11,12 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let path = args.data_dir.join("admin.kubeconfig");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("read {} (has the server run with this data directory?)", path.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "read {} (has the server run with this data directory?)",
+            path.display()
+        )
+    })?;
     print!("{text}");
     Ok(())
 }

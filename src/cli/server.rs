@@ -77,7 +77,8 @@ fn cert_names(extra: &[String]) -> (Vec<String>, Vec<IpAddr>) {
 
 fn ensure_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(dir).with_context(|| format!("create data directory {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("create data directory {}", dir.display()))?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
         .with_context(|| format!("restrict data directory {}", dir.display()))
 }
@@ -86,7 +87,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SOVEDGE_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("SOVEDGE_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -94,7 +96,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     ensure_private_dir(&args.data_dir)?;
 
     let (hosts, ips) = cert_names(&args.tls_san);
-    let pki = pki::ensure(&args.data_dir.join("tls"), &hosts, &ips).context("prepare tls material")?;
+    let pki =
+        pki::ensure(&args.data_dir.join("tls"), &hosts, &ips).context("prepare tls material")?;
     let host = match args.listen.ip() {
         ip if ip.is_unspecified() => "127.0.0.1".to_string(),
         IpAddr::V6(v6) => format!("[{v6}]"),
@@ -121,12 +124,20 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let registry = Registry::new(store);
     let tls = api::tls_config(&pki).context("configure tls")?;
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("start runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("listen on {}", args.listen))?;
-        let state = Arc::new(AppState { registry: registry.clone(), tokens, ready: AtomicBool::new(false), advertise });
+        let state = Arc::new(AppState {
+            registry: registry.clone(),
+            tokens,
+            ready: AtomicBool::new(false),
+            advertise,
+        });
         let app = api::router(state.clone());
         let server = tokio::spawn(api::serve(listener, tls, app));
         crate::registry::bootstrap(&registry, KUBERNETES_SERVICE_IP, args.listen.port())
@@ -152,7 +163,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut term) = signal(SignalKind::terminate()) else { return std::future::pending().await };
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        return std::future::pending().await;
+    };
     tokio::select! {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}

@@ -5,14 +5,19 @@ use serde_json::json;
 use super::resources::find;
 use super::{ApiError, Registry, Result};
 
-pub(crate) const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+pub(crate) const SYSTEM_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 pub(crate) async fn bootstrap(registry: &Registry, service_ip: &str, port: u16) -> Result<()> {
     let missing = || ApiError::internal("built-in resource missing from the table");
     let namespaces = find("", "v1", "namespaces").ok_or_else(missing)?;
     for ns in SYSTEM_NAMESPACES {
         registry
-            .ensure(namespaces, None, json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": ns } }))
+            .ensure(
+                namespaces,
+                None,
+                json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": ns } }),
+            )
             .await?;
     }
     let services = find("", "v1", "services").ok_or_else(missing)?;

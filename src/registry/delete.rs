@@ -43,7 +43,9 @@ fn parse_propagation(p: Option<&str>) -> Result<Propagation> {
         Some(other) => Err(ApiError::new(
             422,
             "Invalid",
-            format!("DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"{other}\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""),
+            format!(
+                "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"{other}\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""
+            ),
         )),
     }
 }
@@ -52,7 +54,10 @@ fn parse_propagation(p: Option<&str>) -> Result<Propagation> {
 fn owned_by(obj: &Value, uid: &str) -> bool {
     obj.pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)
-        .is_some_and(|refs| refs.iter().any(|r| r.get("uid").and_then(Value::as_str) == Some(uid)))
+        .is_some_and(|refs| {
+            refs.iter()
+                .any(|r| r.get("uid").and_then(Value::as_str) == Some(uid))
+        })
 }
 
 impl Registry {
@@ -67,14 +72,20 @@ impl Registry {
         self.allow(def, "delete")?;
         let propagation = parse_propagation(opts.propagation.as_deref())?;
         let k = key(def, ns, name);
-        let current = self.store.get(&k).ok_or_else(|| ApiError::not_found(def, name))?;
+        let current = self
+            .store
+            .get(&k)
+            .ok_or_else(|| ApiError::not_found(def, name))?;
         if let Some(uid) = &opts.precondition_uid
             && uid != meta::uid(&current)
         {
             return Err(ApiError::conflict(
                 def,
                 name,
-                &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", meta::uid(&current)),
+                &format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                    meta::uid(&current)
+                ),
             ));
         }
         if let Some(rv) = &opts.precondition_rv
@@ -98,31 +109,46 @@ impl Registry {
         }
         if is_namespace || !meta::finalizers(&current).is_empty() {
             if meta::is_deleting(&current) {
-                return Ok(Deleted::Pending(self.present(def, &current).as_ref().clone()));
+                return Ok(Deleted::Pending(
+                    self.present(def, &current).as_ref().clone(),
+                ));
             }
             let mut new = (*current).clone();
             let m = meta_mut(&mut new);
             m.insert("deletionTimestamp".into(), json!(meta::now()));
-            m.insert("deletionGracePeriodSeconds".into(), json!(opts.grace_period_seconds.unwrap_or(0)));
+            m.insert(
+                "deletionGracePeriodSeconds".into(),
+                json!(opts.grace_period_seconds.unwrap_or(0)),
+            );
             if is_namespace {
                 new["status"]["phase"] = json!("Terminating");
             }
             let stored = self
                 .store
-                .write(Op::Update { key: k, value: new, expected: Some(revision_of(&current)) })
+                .write(Op::Update {
+                    key: k,
+                    value: new,
+                    expected: Some(revision_of(&current)),
+                })
                 .await
                 .map_err(|e| store_error(def, name, e))?;
             if is_namespace {
                 self.terminate_namespace(name.to_string());
             }
-            return Ok(Deleted::Pending(self.present(def, &stored).as_ref().clone()));
+            return Ok(Deleted::Pending(
+                self.present(def, &stored).as_ref().clone(),
+            ));
         }
         if propagation == Propagation::Foreground {
-            self.delete_dependents(meta::uid(&current).to_string()).await;
+            self.delete_dependents(meta::uid(&current).to_string())
+                .await;
         }
         let gone = self
             .store
-            .write(Op::Delete { key: k, expected: Some(revision_of(&current)) })
+            .write(Op::Delete {
+                key: k,
+                expected: Some(revision_of(&current)),
+            })
             .await
             .map_err(|e| store_error(def, name, e))?;
         if propagation == Propagation::Background {
@@ -144,7 +170,10 @@ impl Registry {
         let mut deleted = Vec::new();
         for item in items {
             let item_ns = item.pointer("/metadata/namespace").and_then(Value::as_str);
-            match self.delete(def, item_ns, meta::name(&item), opts, wopts).await {
+            match self
+                .delete(def, item_ns, meta::name(&item), opts, wopts)
+                .await
+            {
                 Ok(_) => deleted.push(item),
                 Err(e) if e.code == 404 => {}
                 Err(e) => return Err(e),
@@ -156,11 +185,16 @@ impl Registry {
     /// Every stored object naming `uid` as an owner, with its resource.
     fn dependents(&self, uid: &str) -> Vec<(String, Arc<Value>)> {
         let filter = |v: &Value| owned_by(v, uid);
-        let Ok(page) = self.store.list("", None, None, 0, &filter) else { return Vec::new() };
+        let Ok(page) = self.store.list("", None, None, 0, &filter) else {
+            return Vec::new();
+        };
         page.items
             .into_iter()
             .filter_map(|obj| {
-                let defs = RESOURCES.iter().filter(|d| d.verbs == VerbSet::Crud && d.kind == obj.get("kind").and_then(Value::as_str).unwrap_or(""));
+                let defs = RESOURCES.iter().filter(|d| {
+                    d.verbs == VerbSet::Crud
+                        && d.kind == obj.get("kind").and_then(Value::as_str).unwrap_or("")
+                });
                 let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str);
                 defs.map(|d| key(d, ns.filter(|_| d.namespaced), meta::name(&obj)))
                     .find(|k| self.store.get(k).is_some())
@@ -172,7 +206,10 @@ impl Registry {
     async fn orphan_dependents(&self, uid: &str) {
         for (k, obj) in self.dependents(uid) {
             let mut new = (*obj).clone();
-            if let Some(refs) = new.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
+            if let Some(refs) = new
+                .pointer_mut("/metadata/ownerReferences")
+                .and_then(Value::as_array_mut)
+            {
                 refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(uid));
                 if refs.is_empty()
                     && let Some(m) = new.get_mut("metadata").and_then(Value::as_object_mut)
@@ -180,7 +217,14 @@ impl Registry {
                     m.remove("ownerReferences");
                 }
             }
-            let _ = self.store.write(Op::Update { key: k, value: new, expected: Some(revision_of(&obj)) }).await;
+            let _ = self
+                .store
+                .write(Op::Update {
+                    key: k,
+                    value: new,
+                    expected: Some(revision_of(&obj)),
+                })
+                .await;
         }
     }
 
@@ -200,9 +244,15 @@ impl Registry {
                 if other_owner_alive {
                     continue;
                 }
-                let Some((def, ns, name)) = def_for_key(&k) else { continue };
-                let opts = DeleteOpts { propagation: Some("Background".into()), ..Default::default() };
-                if let Err(e) = Box::pin(self.delete(def, ns, name, &opts, &WriteOpts::default())).await
+                let Some((def, ns, name)) = def_for_key(&k) else {
+                    continue;
+                };
+                let opts = DeleteOpts {
+                    propagation: Some("Background".into()),
+                    ..Default::default()
+                };
+                if let Err(e) =
+                    Box::pin(self.delete(def, ns, name, &opts, &WriteOpts::default())).await
                     && e.code != 404
                 {
                     tracing::warn!(key = %k, error = %e, "cannot delete dependent");
@@ -215,7 +265,10 @@ impl Registry {
     /// True when no object with `uid` exists any more.
     fn dependents_probe(&self, uid: &str) -> bool {
         let filter = |v: &Value| meta::uid(v) == uid;
-        self.store.list("", None, None, 1, &filter).map(|p| p.items.is_empty()).unwrap_or(true)
+        self.store
+            .list("", None, None, 1, &filter)
+            .map(|p| p.items.is_empty())
+            .unwrap_or(true)
     }
 
     /// Background propagation: dependents go after the owner is gone.
@@ -230,14 +283,30 @@ impl Registry {
         tokio::spawn(async move {
             loop {
                 let mut left = 0;
-                for def in RESOURCES.iter().filter(|d| d.namespaced && d.verbs == VerbSet::Crud && d.group != "events.k8s.io") {
-                    let Ok(page) = registry.store.list(&super::prefix(def, Some(&ns)), None, None, 0, &|_| true) else { continue };
+                for def in RESOURCES.iter().filter(|d| {
+                    d.namespaced && d.verbs == VerbSet::Crud && d.group != "events.k8s.io"
+                }) {
+                    let Ok(page) =
+                        registry
+                            .store
+                            .list(&super::prefix(def, Some(&ns)), None, None, 0, &|_| true)
+                    else {
+                        continue;
+                    };
                     for obj in page.items {
                         left += 1;
                         if meta::is_deleting(&obj) {
                             continue;
                         }
-                        let _ = registry.delete(def, Some(&ns), meta::name(&obj), &DeleteOpts::default(), &WriteOpts::default()).await;
+                        let _ = registry
+                            .delete(
+                                def,
+                                Some(&ns),
+                                meta::name(&obj),
+                                &DeleteOpts::default(),
+                                &WriteOpts::default(),
+                            )
+                            .await;
                     }
                 }
                 if left == 0 && registry.finalize_namespace(&ns).await {
@@ -251,17 +320,31 @@ impl Registry {
     /// Drops the `kubernetes` finalizer of an emptied namespace; true when
     /// the namespace is gone or no longer terminating.
     async fn finalize_namespace(&self, ns: &str) -> bool {
-        let Some(def) = super::resources::find("", "v1", "namespaces") else { return true };
+        let Some(def) = super::resources::find("", "v1", "namespaces") else {
+            return true;
+        };
         let k = key(def, None, ns);
-        let Some(current) = self.store.get(&k) else { return true };
+        let Some(current) = self.store.get(&k) else {
+            return true;
+        };
         let mut new = (*current).clone();
-        if let Some(f) = new.pointer_mut("/spec/finalizers").and_then(Value::as_array_mut) {
+        if let Some(f) = new
+            .pointer_mut("/spec/finalizers")
+            .and_then(Value::as_array_mut)
+        {
             f.retain(|v| v != "kubernetes");
         }
         let op = if meta::finalizers(&new).is_empty() {
-            Op::Delete { key: k, expected: Some(revision_of(&current)) }
+            Op::Delete {
+                key: k,
+                expected: Some(revision_of(&current)),
+            }
         } else {
-            Op::Update { key: k, value: new, expected: Some(revision_of(&current)) }
+            Op::Update {
+                key: k,
+                value: new,
+                expected: Some(revision_of(&current)),
+            }
         };
         self.store.write(op).await.is_ok()
     }
@@ -269,8 +352,15 @@ impl Registry {
     /// Resumes termination of namespaces that were terminating when the
     /// server stopped.
     pub(crate) fn resume_terminating(&self) {
-        let Some(def) = super::resources::find("", "v1", "namespaces") else { return };
-        let Ok(page) = self.store.list(&super::prefix(def, None), None, None, 0, &meta::is_deleting) else { return };
+        let Some(def) = super::resources::find("", "v1", "namespaces") else {
+            return;
+        };
+        let Ok(page) =
+            self.store
+                .list(&super::prefix(def, None), None, None, 0, &meta::is_deleting)
+        else {
+            return;
+        };
         for ns in page.items {
             self.terminate_namespace(meta::name(&ns).to_string());
         }
@@ -278,7 +368,12 @@ impl Registry {
 
     /// Creates an object unless it exists: used for what the server itself
     /// must provide (default namespaces, the `kubernetes` Service).
-    pub(crate) async fn ensure(&self, def: &ResourceDef, ns: Option<&str>, obj: Value) -> Result<()> {
+    pub(crate) async fn ensure(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        obj: Value,
+    ) -> Result<()> {
         if self.store.get(&key(def, ns, meta::name(&obj))).is_some() {
             return Ok(());
         }

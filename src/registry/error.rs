@@ -19,7 +19,11 @@ pub(crate) type Result<T, E = ApiError> = std::result::Result<T, E>;
 /// `pods` for the core group, `deployments.apps` otherwise, as upstream
 /// names resources in messages.
 pub(crate) fn qualified(def: &ResourceDef) -> String {
-    if def.group.is_empty() { def.plural.to_string() } else { format!("{}.{}", def.plural, def.group) }
+    if def.group.is_empty() {
+        def.plural.to_string()
+    } else {
+        format!("{}.{}", def.plural, def.group)
+    }
 }
 
 fn details(def: &ResourceDef, name: &str) -> Value {
@@ -32,7 +36,12 @@ fn details(def: &ResourceDef, name: &str) -> Value {
 
 impl ApiError {
     pub(crate) fn new(code: u16, reason: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { code, reason, message: message.into(), details: None }
+        ApiError {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+        }
     }
 
     pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
@@ -40,20 +49,32 @@ impl ApiError {
     }
 
     pub(crate) fn internal(message: impl Into<String>) -> ApiError {
-        ApiError::new(500, "InternalError", format!("Internal error occurred: {}", message.into()))
+        ApiError::new(
+            500,
+            "InternalError",
+            format!("Internal error occurred: {}", message.into()),
+        )
     }
 
     pub(crate) fn not_found(def: &ResourceDef, name: &str) -> ApiError {
         ApiError {
             details: Some(details(def, name)),
-            ..ApiError::new(404, "NotFound", format!("{} \"{}\" not found", qualified(def), name))
+            ..ApiError::new(
+                404,
+                "NotFound",
+                format!("{} \"{}\" not found", qualified(def), name),
+            )
         }
     }
 
     pub(crate) fn already_exists(def: &ResourceDef, name: &str) -> ApiError {
         ApiError {
             details: Some(details(def, name)),
-            ..ApiError::new(409, "AlreadyExists", format!("{} \"{}\" already exists", qualified(def), name))
+            ..ApiError::new(
+                409,
+                "AlreadyExists",
+                format!("{} \"{}\" already exists", qualified(def), name),
+            )
         }
     }
 
@@ -63,7 +84,12 @@ impl ApiError {
             ..ApiError::new(
                 409,
                 "Conflict",
-                format!("Operation cannot be fulfilled on {} \"{}\": {}", qualified(def), name, why),
+                format!(
+                    "Operation cannot be fulfilled on {} \"{}\": {}",
+                    qualified(def),
+                    name,
+                    why
+                ),
             )
         }
     }
@@ -79,7 +105,11 @@ impl ApiError {
     pub(crate) fn forbidden(def: &ResourceDef, name: &str, why: &str) -> ApiError {
         ApiError {
             details: Some(details(def, name)),
-            ..ApiError::new(403, "Forbidden", format!("{} \"{}\" is forbidden: {}", qualified(def), name, why))
+            ..ApiError::new(
+                403,
+                "Forbidden",
+                format!("{} \"{}\" is forbidden: {}", qualified(def), name, why),
+            )
         }
     }
 
@@ -94,12 +124,23 @@ impl ApiError {
         }
         ApiError {
             details: Some(d),
-            ..ApiError::new(422, "Invalid", validation::invalid_message(def.kind, name, errs))
+            ..ApiError::new(
+                422,
+                "Invalid",
+                validation::invalid_message(def.kind, name, errs),
+            )
         }
     }
 
     pub(crate) fn method_not_allowed(def: &ResourceDef) -> ApiError {
-        ApiError::new(405, "MethodNotAllowed", format!("the server does not allow this method on the requested resource ({})", qualified(def)))
+        ApiError::new(
+            405,
+            "MethodNotAllowed",
+            format!(
+                "the server does not allow this method on the requested resource ({})",
+                qualified(def)
+            ),
+        )
     }
 
     pub(crate) fn expired(message: impl Into<String>) -> ApiError {
@@ -107,7 +148,13 @@ impl ApiError {
     }
 
     pub(crate) fn unsupported_media_type(ct: &str) -> ApiError {
-        ApiError::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {ct})"))
+        ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {ct})"
+            ),
+        )
     }
 
     pub(crate) fn status(&self) -> Value {

@@ -15,7 +15,9 @@ const RENAMES: &[(&str, &str)] = &[
 ];
 
 fn rename(obj: &Value, to_new: bool, api_version: &str) -> Value {
-    let Some(map) = obj.as_object() else { return obj.clone() };
+    let Some(map) = obj.as_object() else {
+        return obj.clone();
+    };
     let mut out = Map::new();
     for (k, v) in map {
         let renamed = RENAMES.iter().find_map(|(core, new)| {

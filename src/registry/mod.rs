@@ -1,6 +1,7 @@
 //! Object semantics shared by every resource: what create, update, patch,
 //! delete, list and watch mean, independent of HTTP.
 
+mod bootstrap;
 pub(crate) mod defaults;
 mod delete;
 pub(crate) mod error;
@@ -13,7 +14,6 @@ pub(crate) mod selectors;
 pub(crate) mod typed;
 pub(crate) mod validation;
 mod write;
-mod bootstrap;
 pub(crate) use bootstrap::bootstrap;
 
 use std::sync::Arc;
@@ -45,7 +45,11 @@ pub(crate) struct Registry {
 /// Where objects of `def` are kept: events.k8s.io Events share storage
 /// with core Events.
 fn storage(def: &ResourceDef) -> (&'static str, &'static str) {
-    if def.group == "events.k8s.io" { ("", "events") } else { (def.group, def.plural) }
+    if def.group == "events.k8s.io" {
+        ("", "events")
+    } else {
+        (def.group, def.plural)
+    }
 }
 
 pub(crate) fn key(def: &ResourceDef, ns: Option<&str>, name: &str) -> String {
@@ -70,7 +74,9 @@ pub(crate) fn is_ephemeral(key: &str) -> bool {
 fn def_for_key(key: &str) -> Option<(&'static ResourceDef, Option<&str>, &str)> {
     let mut parts = key.splitn(4, '/');
     let (group, plural, ns, name) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    let def = resources::RESOURCES.iter().find(|d| d.group == group && d.plural == plural)?;
+    let def = resources::RESOURCES
+        .iter()
+        .find(|d| d.group == group && d.plural == plural)?;
     Some((def, (!ns.is_empty()).then_some(ns), name))
 }
 
@@ -118,7 +124,8 @@ struct ContinueToken {
 }
 
 fn parse_rv(s: &str) -> Result<u64> {
-    s.parse().map_err(|_| ApiError::bad_request(format!("invalid resource version: {s}")))
+    s.parse()
+        .map_err(|_| ApiError::bad_request(format!("invalid resource version: {s}")))
 }
 
 pub(crate) fn store_error(def: &ResourceDef, name: &str, e: store::Error) -> ApiError {
@@ -126,7 +133,9 @@ pub(crate) fn store_error(def: &ResourceDef, name: &str, e: store::Error) -> Api
         store::Error::AlreadyExists(_) => ApiError::already_exists(def, name),
         store::Error::NotFound(_) => ApiError::not_found(def, name),
         store::Error::Conflict { .. } => ApiError::stale(def, name),
-        store::Error::Compacted(rev) => ApiError::expired(format!("too old resource version: {rev}")),
+        store::Error::Compacted(rev) => {
+            ApiError::expired(format!("too old resource version: {rev}"))
+        }
         other => {
             let mut msg = other.to_string();
             let mut src = std::error::Error::source(&other);
@@ -150,7 +159,11 @@ impl Registry {
 
     /// The object as a client of `def`'s version sees it.
     pub(crate) fn present(&self, def: &ResourceDef, obj: &Arc<Value>) -> Arc<Value> {
-        if def.group == "events.k8s.io" { Arc::new(events::to_events_v1(obj)) } else { obj.clone() }
+        if def.group == "events.k8s.io" {
+            Arc::new(events::to_events_v1(obj))
+        } else {
+            obj.clone()
+        }
     }
 
     fn allow(&self, def: &ResourceDef, verb: &str) -> Result<()> {
@@ -159,13 +172,24 @@ impl Registry {
             VerbSet::CreateOnly => verb == "create",
             VerbSet::ReadOnly => verb == "get" || verb == "list",
         };
-        if ok { Ok(()) } else { Err(ApiError::method_not_allowed(def)) }
+        if ok {
+            Ok(())
+        } else {
+            Err(ApiError::method_not_allowed(def))
+        }
     }
 
-    pub(crate) fn get(&self, def: &ResourceDef, ns: Option<&str>, name: &str) -> Result<Arc<Value>> {
+    pub(crate) fn get(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        name: &str,
+    ) -> Result<Arc<Value>> {
         self.allow(def, "get")?;
         if def.kind == "ComponentStatus" {
-            return review::component_status(name).map(Arc::new).ok_or_else(|| ApiError::not_found(def, name));
+            return review::component_status(name)
+                .map(Arc::new)
+                .ok_or_else(|| ApiError::not_found(def, name));
         }
         self.store
             .get(&key(def, ns, name))
@@ -173,39 +197,65 @@ impl Registry {
             .ok_or_else(|| ApiError::not_found(def, name))
     }
 
-    pub(crate) fn list(&self, def: &ResourceDef, ns: Option<&str>, opts: &ListOpts) -> Result<ListResult> {
+    pub(crate) fn list(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        opts: &ListOpts,
+    ) -> Result<ListResult> {
         self.allow(def, "list")?;
         if def.kind == "ComponentStatus" {
-            let items = review::component_statuses().into_iter().map(Arc::new).collect();
-            return Ok(ListResult { rev: self.store.revision(), items, continue_token: None, remaining: None });
+            let items = review::component_statuses()
+                .into_iter()
+                .map(Arc::new)
+                .collect();
+            return Ok(ListResult {
+                rev: self.store.revision(),
+                items,
+                continue_token: None,
+                remaining: None,
+            });
         }
         let current = self.store.revision();
         let rv = opts.resource_version.as_deref().filter(|s| !s.is_empty());
-        let rv_match = opts.resource_version_match.as_deref().filter(|s| !s.is_empty());
+        let rv_match = opts
+            .resource_version_match
+            .as_deref()
+            .filter(|s| !s.is_empty());
         let (at, start_after) = match (&opts.continue_token, rv, rv_match) {
             (Some(_), Some(_), _) => {
-                return Err(ApiError::bad_request("specifying resource version is not allowed when using continue"));
+                return Err(ApiError::bad_request(
+                    "specifying resource version is not allowed when using continue",
+                ));
             }
             (Some(token), None, _) => {
                 let token = decode_continue(token)?;
                 if token.rv < self.store.compacted() {
-                    return Err(ApiError::expired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list."));
+                    return Err(ApiError::expired(
+                        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
+                    ));
                 }
                 (Some(token.rv), Some(token.start))
             }
             (None, None, Some(_)) => {
-                return Err(ApiError::bad_request("resourceVersionMatch is forbidden unless resourceVersion is provided"));
+                return Err(ApiError::bad_request(
+                    "resourceVersionMatch is forbidden unless resourceVersion is provided",
+                ));
             }
             (None, Some(rv), Some("Exact")) => {
                 let rv = parse_rv(rv)?;
                 if rv == 0 {
-                    return Err(ApiError::bad_request("resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"0\""));
+                    return Err(ApiError::bad_request(
+                        "resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"0\"",
+                    ));
                 }
                 if rv > current {
                     return Err(too_large(rv, current));
                 }
                 if rv < self.store.compacted() {
-                    return Err(ApiError::expired(format!("The resourceVersion for the provided list is too old. (requested: {rv})")));
+                    return Err(ApiError::expired(format!(
+                        "The resourceVersion for the provided list is too old. (requested: {rv})"
+                    )));
                 }
                 (Some(rv), None)
             }
@@ -217,38 +267,73 @@ impl Registry {
                 (None, None)
             }
             (None, Some(_), Some(other)) => {
-                return Err(ApiError::bad_request(format!("unsupported resourceVersionMatch \"{other}\": supported values: \"Exact\", \"NotOlderThan\"")));
+                return Err(ApiError::bad_request(format!(
+                    "unsupported resourceVersionMatch \"{other}\": supported values: \"Exact\", \"NotOlderThan\""
+                )));
             }
             (None, None, None) => (None, None),
         };
         // Upstream serves resourceVersion=0 from its cache and ignores limit.
-        let limit = if rv == Some("0") && opts.continue_token.is_none() { 0 } else { opts.limit };
+        let limit = if rv == Some("0") && opts.continue_token.is_none() {
+            0
+        } else {
+            opts.limit
+        };
         let filter = |v: &Value| opts.labels.matches(v) && opts.fields.matches(v);
         let page = self
             .store
             .list(&prefix(def, ns), start_after.as_deref(), at, limit, &filter)
             .map_err(|e| store_error(def, "", e))?;
-        let continue_token = page.more_after.map(|start| encode_continue(page.rev, start));
+        let continue_token = page
+            .more_after
+            .map(|start| encode_continue(page.rev, start));
         let remaining = continue_token.as_ref().map(|_| page.remaining);
         let items = page.items.iter().map(|o| self.present(def, o)).collect();
-        Ok(ListResult { rev: page.rev, items, continue_token, remaining })
+        Ok(ListResult {
+            rev: page.rev,
+            items,
+            continue_token,
+            remaining,
+        })
     }
 
-    pub(crate) fn watch(&self, def: &ResourceDef, ns: Option<&str>, opts: &WatchOpts) -> Result<WatchStart> {
+    pub(crate) fn watch(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        opts: &WatchOpts,
+    ) -> Result<WatchStart> {
         self.allow(def, "watch")?;
         let prefix = prefix(def, ns);
-        let rv = opts.resource_version.as_deref().filter(|s| !s.is_empty() && *s != "0");
+        let rv = opts
+            .resource_version
+            .as_deref()
+            .filter(|s| !s.is_empty() && *s != "0");
         let filter = |v: &Value| opts.labels.matches(v) && opts.fields.matches(v);
         match rv {
             Some(rv) if !opts.send_initial_events => {
                 let rv = parse_rv(rv)?;
-                let (backlog, _, rx) = self.store.watch(&prefix, Some(rv)).map_err(|e| store_error(def, "", e))?;
+                let (backlog, _, rx) = self
+                    .store
+                    .watch(&prefix, Some(rv))
+                    .map_err(|e| store_error(def, "", e))?;
                 let rev = backlog.last().map(|e| e.rev).unwrap_or(rv);
-                Ok(WatchStart { initial: Vec::new(), backlog, rev, rx, prefix, initial_events_end: false })
+                Ok(WatchStart {
+                    initial: Vec::new(),
+                    backlog,
+                    rev,
+                    rx,
+                    prefix,
+                    initial_events_end: false,
+                })
             }
             _ => {
                 let (rev, items, rx) = self.store.snapshot(&prefix);
-                let initial = items.iter().filter(|v| filter(v)).map(|o| self.present(def, o)).collect();
+                let initial = items
+                    .iter()
+                    .filter(|v| filter(v))
+                    .map(|o| self.present(def, o))
+                    .collect();
                 Ok(WatchStart {
                     initial,
                     backlog: Vec::new(),
@@ -264,8 +349,14 @@ impl Registry {
 
 fn too_large(rv: u64, current: u64) -> ApiError {
     ApiError {
-        details: Some(json!({"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}], "retryAfterSeconds": 1})),
-        ..ApiError::new(504, "Timeout", format!("Too large resource version: {rv}, current: {current}"))
+        details: Some(
+            json!({"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}], "retryAfterSeconds": 1}),
+        ),
+        ..ApiError::new(
+            504,
+            "Timeout",
+            format!("Too large resource version: {rv}, current: {current}"),
+        )
     }
 }
 

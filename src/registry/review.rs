@@ -10,7 +10,10 @@ use super::{Registry, key, meta, store_error};
 use crate::store::{Op, revision_of};
 
 pub(crate) fn component_statuses() -> Vec<Value> {
-    ["controller-manager", "scheduler", "etcd-0"].iter().filter_map(|n| component_status(n)).collect()
+    ["controller-manager", "scheduler", "etcd-0"]
+        .iter()
+        .filter_map(|n| component_status(n))
+        .collect()
 }
 
 /// Components run inside this process, so they are healthy while it
@@ -28,12 +31,20 @@ pub(crate) fn component_status(name: &str) -> Option<Value> {
 }
 
 impl Registry {
-    pub(super) async fn review(&self, def: &ResourceDef, ns: Option<&str>, mut body: Value, opts: &WriteOpts) -> Result<Outcome> {
+    pub(super) async fn review(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        mut body: Value,
+        opts: &WriteOpts,
+    ) -> Result<Outcome> {
         let user = &opts.user;
         // Authorization is "authenticated = allowed" until RBAC lands; the
         // reviews report exactly that.
         let status = match def.kind {
-            "SelfSubjectReview" => json!({ "userInfo": { "username": user.username, "uid": user.uid, "groups": user.groups } }),
+            "SelfSubjectReview" => {
+                json!({ "userInfo": { "username": user.username, "uid": user.uid, "groups": user.groups } })
+            }
             "SelfSubjectAccessReview" | "SubjectAccessReview" | "LocalSubjectAccessReview" => {
                 json!({ "allowed": true, "reason": "authenticated users are allowed" })
             }
@@ -42,36 +53,68 @@ impl Registry {
                 "nonResourceRules": [{ "verbs": ["*"], "nonResourceURLs": ["*"] }],
                 "incomplete": false
             }),
-            "TokenReview" => json!({ "authenticated": false, "error": "token review is not available" }),
+            "TokenReview" => {
+                json!({ "authenticated": false, "error": "token review is not available" })
+            }
             "Binding" => return self.bind(ns, &body, opts).await,
             _ => return Err(ApiError::method_not_allowed(def)),
         };
         if let Some(o) = body.as_object_mut() {
             o.insert("status".into(), status);
         }
-        Ok(Outcome { object: body, warnings: Vec::new(), created: true })
+        Ok(Outcome {
+            object: body,
+            warnings: Vec::new(),
+            created: true,
+        })
     }
 
     /// Assigns a pod to a node, once.
     async fn bind(&self, ns: Option<&str>, body: &Value, opts: &WriteOpts) -> Result<Outcome> {
-        let pods = super::resources::find("", "v1", "pods").ok_or_else(|| ApiError::internal("no pods resource"))?;
-        let name = body.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
-        let node = body.pointer("/target/name").and_then(Value::as_str).unwrap_or("");
+        let pods = super::resources::find("", "v1", "pods")
+            .ok_or_else(|| ApiError::internal("no pods resource"))?;
+        let name = body
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let node = body
+            .pointer("/target/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if node.is_empty() {
             return Err(ApiError::bad_request("binding target name is required"));
         }
-        let current = self.store.get(&key(pods, ns, name)).ok_or_else(|| ApiError::not_found(pods, name))?;
+        let current = self
+            .store
+            .get(&key(pods, ns, name))
+            .ok_or_else(|| ApiError::not_found(pods, name))?;
         if meta::is_deleting(&current) {
-            return Err(ApiError::conflict(pods, name, "pod is being deleted, cannot be assigned to a host"));
+            return Err(ApiError::conflict(
+                pods,
+                name,
+                "pod is being deleted, cannot be assigned to a host",
+            ));
         }
-        if let Some(assigned) = current.pointer("/spec/nodeName").and_then(Value::as_str).filter(|s| !s.is_empty()) {
-            return Err(ApiError::conflict(pods, name, &format!("pod {name} is already assigned to node \"{assigned}\"")));
+        if let Some(assigned) = current
+            .pointer("/spec/nodeName")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        {
+            return Err(ApiError::conflict(
+                pods,
+                name,
+                &format!("pod {name} is already assigned to node \"{assigned}\""),
+            ));
         }
         let mut new = (*current).clone();
         new["spec"]["nodeName"] = json!(node);
         if !opts.dry_run {
             self.store
-                .write(Op::Update { key: key(pods, ns, name), value: new, expected: Some(revision_of(&current)) })
+                .write(Op::Update {
+                    key: key(pods, ns, name),
+                    value: new,
+                    expected: Some(revision_of(&current)),
+                })
                 .await
                 .map_err(|e| store_error(pods, name, e))?;
         }

@@ -44,8 +44,16 @@ fn set_values(rest: &str, whole: &str) -> Result<Vec<String>, ApiError> {
     let inner = rest
         .strip_prefix('(')
         .and_then(|r| r.strip_suffix(')'))
-        .ok_or_else(|| ApiError::bad_request(format!("unable to parse requirement: found '{rest}', expected: '(' in \"{whole}\"")))?;
-    Ok(inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect())
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "unable to parse requirement: found '{rest}', expected: '(' in \"{whole}\""
+            ))
+        })?;
+    Ok(inner
+        .split(',')
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect())
 }
 
 impl LabelSelector {
@@ -57,7 +65,9 @@ impl LabelSelector {
         for part in split_top(s) {
             let p = part.trim();
             if p.is_empty() {
-                return Err(ApiError::bad_request(format!("unable to parse requirement: found '', expected: identifier in \"{s}\"")));
+                return Err(ApiError::bad_request(format!(
+                    "unable to parse requirement: found '', expected: identifier in \"{s}\""
+                )));
             }
             let req = if let Some(key) = p.strip_prefix('!') {
                 Req::NotExists(key.trim().to_string())
@@ -76,7 +86,9 @@ impl LabelSelector {
             } else if let Some((k, v)) = p.split_once('<') {
                 Req::Lt(k.trim().into(), v.trim().parse().map_err(|_| ApiError::bad_request(format!("unable to parse requirement: for 'gt', 'lt' operators, the value must be an integer in \"{s}\"")))?)
             } else if p.contains(char::is_whitespace) || p.contains('(') {
-                return Err(ApiError::bad_request(format!("unable to parse requirement: invalid label selector \"{s}\"")));
+                return Err(ApiError::bad_request(format!(
+                    "unable to parse requirement: invalid label selector \"{s}\""
+                )));
             } else {
                 Req::Exists(p.to_string())
             };
@@ -99,8 +111,12 @@ impl LabelSelector {
             Req::NotIn(k, vs) => get(k).is_none_or(|l| !vs.iter().any(|v| v == l)),
             Req::Exists(k) => get(k).is_some(),
             Req::NotExists(k) => get(k).is_none(),
-            Req::Gt(k, n) => get(k).and_then(|l| l.parse::<i64>().ok()).is_some_and(|l| l > *n),
-            Req::Lt(k, n) => get(k).and_then(|l| l.parse::<i64>().ok()).is_some_and(|l| l < *n),
+            Req::Gt(k, n) => get(k)
+                .and_then(|l| l.parse::<i64>().ok())
+                .is_some_and(|l| l > *n),
+            Req::Lt(k, n) => get(k)
+                .and_then(|l| l.parse::<i64>().ok())
+                .is_some_and(|l| l < *n),
         })
     }
 }
@@ -149,7 +165,11 @@ fn kind_fields(group: &str, kind: &str) -> &'static [&'static str] {
 
 fn field_value(obj: &Value, path: &str) -> String {
     if path == "source" {
-        return obj.pointer("/source/component").and_then(Value::as_str).unwrap_or("").to_string();
+        return obj
+            .pointer("/source/component")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
     }
     let pointer = format!("/{}", path.replace('.', "/"));
     match obj.pointer(&pointer) {
@@ -176,11 +196,18 @@ impl FieldSelector {
             } else if let Some((k, v)) = part.split_once('=') {
                 (k, true, v)
             } else {
-                return Err(ApiError::bad_request(format!("invalid selector: '{s}'; can't understand '{part}'")));
+                return Err(ApiError::bad_request(format!(
+                    "invalid selector: '{s}'; can't understand '{part}'"
+                )));
             };
             let k = k.trim();
-            if k != "metadata.name" && k != "metadata.namespace" && !kind_fields(group, kind).contains(&k) {
-                return Err(ApiError::bad_request(format!("field label not supported: {k}")));
+            if k != "metadata.name"
+                && k != "metadata.namespace"
+                && !kind_fields(group, kind).contains(&k)
+            {
+                return Err(ApiError::bad_request(format!(
+                    "field label not supported: {k}"
+                )));
             }
             reqs.push((k.to_string(), eq, v.trim().to_string()));
         }
@@ -193,11 +220,16 @@ impl FieldSelector {
 
     /// The name the selector pins, if it is `metadata.name=X`.
     pub(crate) fn exact_name(&self) -> Option<&str> {
-        self.0.iter().find(|(k, eq, _)| k == "metadata.name" && *eq).map(|(_, _, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, eq, _)| k == "metadata.name" && *eq)
+            .map(|(_, _, v)| v.as_str())
     }
 
     pub(crate) fn matches(&self, obj: &Value) -> bool {
-        self.0.iter().all(|(k, eq, v)| (field_value(obj, k) == *v) == *eq)
+        self.0
+            .iter()
+            .all(|(k, eq, v)| (field_value(obj, k) == *v) == *eq)
     }
 }
 
@@ -224,7 +256,11 @@ mod tests {
             ("app in (db), tier", false),
         ];
         for (sel, want) in cases {
-            assert_eq!(LabelSelector::parse(sel).unwrap().matches(&obj), want, "{sel}");
+            assert_eq!(
+                LabelSelector::parse(sel).unwrap().matches(&obj),
+                want,
+                "{sel}"
+            );
         }
         assert!(LabelSelector::parse("app in web").is_err());
     }
@@ -232,7 +268,8 @@ mod tests {
     #[test]
     fn field_selectors_refuse_unknown_fields() {
         let pod = json!({"metadata": {"name": "a", "namespace": "ns"}, "spec": {"nodeName": "n1"}, "status": {"phase": "Running"}});
-        let sel = FieldSelector::parse("spec.nodeName=n1,status.phase!=Pending", "", "Pod").unwrap();
+        let sel =
+            FieldSelector::parse("spec.nodeName=n1,status.phase!=Pending", "", "Pod").unwrap();
         assert!(sel.matches(&pod));
         let err = FieldSelector::parse("spec.bogus=x", "", "Pod").unwrap_err();
         assert_eq!(err.message, "field label not supported: spec.bogus");

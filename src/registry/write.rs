@@ -52,7 +52,11 @@ pub(crate) struct Outcome {
 const PATCH_RETRIES: usize = 5;
 
 fn api_version(def: &ResourceDef) -> String {
-    if def.group.is_empty() { def.version.to_string() } else { format!("{}/{}", def.group, def.version) }
+    if def.group.is_empty() {
+        def.version.to_string()
+    } else {
+        format!("{}/{}", def.group, def.version)
+    }
 }
 
 /// Checks `apiVersion` and `kind` of a request body against the endpoint.
@@ -60,12 +64,22 @@ fn check_type_meta(def: &ResourceDef, body: &Value, expect_kind: &str) -> Result
     let kind = body.get("kind").and_then(Value::as_str).unwrap_or("");
     let version = body.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     if kind.is_empty() {
-        return Err(ApiError::bad_request(format!("Object 'Kind' is missing in '{}'", truncate(body))));
+        return Err(ApiError::bad_request(format!(
+            "Object 'Kind' is missing in '{}'",
+            truncate(body)
+        )));
     }
     if version.is_empty() {
-        return Err(ApiError::bad_request(format!("Object 'apiVersion' is missing in '{}'", truncate(body))));
+        return Err(ApiError::bad_request(format!(
+            "Object 'apiVersion' is missing in '{}'",
+            truncate(body)
+        )));
     }
-    let want = if expect_kind == def.kind { api_version(def) } else { "autoscaling/v1".to_string() };
+    let want = if expect_kind == def.kind {
+        api_version(def)
+    } else {
+        "autoscaling/v1".to_string()
+    };
     if kind != expect_kind || version != want {
         return Err(ApiError::bad_request(format!(
             "the API version in the data ({version}) and kind ({kind}) do not match the expected {want}, Kind={expect_kind} of this endpoint"
@@ -76,13 +90,28 @@ fn check_type_meta(def: &ResourceDef, body: &Value, expect_kind: &str) -> Result
 
 fn truncate(v: &Value) -> String {
     let s = v.to_string();
-    if s.len() > 200 { format!("{}...", &s[..s.char_indices().nth(200).map_or(s.len(), |(i, _)| i)]) } else { s }
+    if s.len() > 200 {
+        format!(
+            "{}...",
+            &s[..s.char_indices().nth(200).map_or(s.len(), |(i, _)| i)]
+        )
+    } else {
+        s
+    }
 }
 
 /// Decodes through the kind's typed form: drops and reports unknown
 /// fields, refuses wrong types.
-fn decode(def: &ResourceDef, body: &Value, mode: FieldValidation, warnings: &mut Vec<String>) -> Result<Value> {
-    let name = body.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+fn decode(
+    def: &ResourceDef,
+    body: &Value,
+    mode: FieldValidation,
+    warnings: &mut Vec<String>,
+) -> Result<Value> {
+    let name = body
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let decoded = match typed::decode(def, body) {
         Ok(d) => d,
         Err(DecodeError::Type { path, message }) => {
@@ -93,16 +122,28 @@ fn decode(def: &ResourceDef, body: &Value, mode: FieldValidation, warnings: &mut
             )));
         }
         Err(DecodeError::Missing { path }) => {
-            let err = FieldError { field: path, kind: ErrorType::Required, value: None, detail: String::new() };
+            let err = FieldError {
+                field: path,
+                kind: ErrorType::Required,
+                value: None,
+                detail: String::new(),
+            };
             return Err(ApiError::invalid(def, name, &[err]));
         }
         Err(DecodeError::Unsupported) => return Ok(body.clone()),
     };
     if !decoded.unknown_fields.is_empty() {
-        let msgs: Vec<String> = decoded.unknown_fields.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+        let msgs: Vec<String> = decoded
+            .unknown_fields
+            .iter()
+            .map(|f| format!("unknown field \"{f}\""))
+            .collect();
         match mode {
             FieldValidation::Strict => {
-                return Err(ApiError::bad_request(format!("strict decoding error: {}", msgs.join(", "))));
+                return Err(ApiError::bad_request(format!(
+                    "strict decoding error: {}",
+                    msgs.join(", ")
+                )));
             }
             FieldValidation::Warn => warnings.extend(msgs),
             FieldValidation::Ignore => {}
@@ -113,7 +154,11 @@ fn decode(def: &ResourceDef, body: &Value, mode: FieldValidation, warnings: &mut
 
 fn validate(def: &ResourceDef, obj: &Value, old: Option<&Value>) -> Result<()> {
     let errs = validation::validate(def, obj, old);
-    if errs.is_empty() { Ok(()) } else { Err(ApiError::invalid(def, meta::name(obj), &errs)) }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(def, meta::name(obj), &errs))
+    }
 }
 
 /// Kinds whose generation tracks spec changes.
@@ -123,21 +168,32 @@ fn has_generation(def: &ResourceDef, obj: &Value) -> bool {
 
 impl Registry {
     fn namespace_usable(&self, def: &ResourceDef, ns: &str, name: &str) -> Result<()> {
-        let ns_def = super::resources::find("", "v1", "namespaces").ok_or_else(|| ApiError::internal("no namespaces resource"))?;
+        let ns_def = super::resources::find("", "v1", "namespaces")
+            .ok_or_else(|| ApiError::internal("no namespaces resource"))?;
         match self.store.get(&key(ns_def, None, ns)) {
             None => Err(ApiError::not_found(ns_def, ns)),
             Some(n) if meta::is_deleting(&n) => Err(ApiError::forbidden(
                 def,
                 name,
-                &format!("unable to create new content in namespace {ns} because it is being terminated"),
+                &format!(
+                    "unable to create new content in namespace {ns} because it is being terminated"
+                ),
             )),
             Some(_) => Ok(()),
         }
     }
 
-    pub(crate) async fn create(&self, def: &ResourceDef, ns: Option<&str>, mut body: Value, opts: &WriteOpts) -> Result<Outcome> {
+    pub(crate) async fn create(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        mut body: Value,
+        opts: &WriteOpts,
+    ) -> Result<Outcome> {
         if !body.is_object() {
-            return Err(ApiError::bad_request("the body of the request must be a JSON object"));
+            return Err(ApiError::bad_request(
+                "the body of the request must be a JSON object",
+            ));
         }
         check_type_meta(def, &body, def.kind)?;
         if def.verbs == super::resources::VerbSet::CreateOnly {
@@ -161,12 +217,24 @@ impl Registry {
                     m.remove("namespace");
                 }
             }
-            if m.get("resourceVersion").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
-                return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
+            if m.get("resourceVersion")
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty())
+            {
+                return Err(ApiError::bad_request(
+                    "resourceVersion should not be set on objects to be created",
+                ));
             }
-            let has_name = m.get("name").and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+            let has_name = m
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty());
             if !has_name {
-                match m.get("generateName").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+                match m
+                    .get("generateName")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                {
                     Some(g) => {
                         let name = format!("{g}{}", meta::name_suffix());
                         m.insert("name".into(), json!(name));
@@ -197,7 +265,12 @@ impl Registry {
             let m = meta_mut(&mut obj);
             m.insert("uid".into(), json!(meta::new_uid()));
             m.insert("creationTimestamp".into(), json!(meta::now()));
-            for f in ["deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion", "selfLink"] {
+            for f in [
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "resourceVersion",
+                "selfLink",
+            ] {
                 m.remove(f);
             }
             if generation {
@@ -217,14 +290,25 @@ impl Registry {
         super::defaults::apply(def, &mut obj);
         validate(def, &obj, None)?;
         if opts.dry_run {
-            return Ok(Outcome { object: self.present(def, &Arc::new(obj)).as_ref().clone(), warnings, created: true });
+            return Ok(Outcome {
+                object: self.present(def, &Arc::new(obj)).as_ref().clone(),
+                warnings,
+                created: true,
+            });
         }
         let stored = self
             .store
-            .write(Op::Create { key: key(def, ns.filter(|_| def.namespaced), &name), value: obj })
+            .write(Op::Create {
+                key: key(def, ns.filter(|_| def.namespaced), &name),
+                value: obj,
+            })
             .await
             .map_err(|e| store_error(def, &name, e))?;
-        Ok(Outcome { object: self.present(def, &stored).as_ref().clone(), warnings, created: true })
+        Ok(Outcome {
+            object: self.present(def, &stored).as_ref().clone(),
+            warnings,
+            created: true,
+        })
     }
 
     /// PUT of an object or its status.
@@ -239,14 +323,19 @@ impl Registry {
     ) -> Result<Outcome> {
         self.allow(def, "update")?;
         if !body.is_object() {
-            return Err(ApiError::bad_request("the body of the request must be a JSON object"));
+            return Err(ApiError::bad_request(
+                "the body of the request must be a JSON object",
+            ));
         }
         if sub == Some(Subresource::Scale) {
             check_type_meta(def, &body, "Scale")?;
             return self.update_scale(def, ns, name, &body, opts).await;
         }
         check_type_meta(def, &body, def.kind)?;
-        let body_name = body.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+        let body_name = body
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if body_name != name {
             return Err(ApiError::bad_request(format!(
                 "the name of the object ({body_name}) does not match the name on the URL ({name})"
@@ -260,7 +349,10 @@ impl Registry {
                 "the namespace of the provided object does not match the namespace sent on the request",
             ));
         }
-        let expected = match body.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
+        let expected = match body
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+        {
             Some(s) if !s.is_empty() => Some(super::parse_rv(s)?),
             _ => None,
         };
@@ -269,8 +361,13 @@ impl Registry {
         if def.group == "events.k8s.io" {
             incoming = events::to_core(&incoming);
         }
-        let current = self.store.get(&key(def, ns, name)).ok_or_else(|| ApiError::not_found(def, name))?;
-        let mut out = self.commit_update(def, ns, name, &current, incoming, sub, expected, opts).await?;
+        let current = self
+            .store
+            .get(&key(def, ns, name))
+            .ok_or_else(|| ApiError::not_found(def, name))?;
+        let mut out = self
+            .commit_update(def, ns, name, &current, incoming, sub, expected, opts)
+            .await?;
         out.warnings = warnings;
         Ok(out)
     }
@@ -302,7 +399,15 @@ impl Registry {
                 let generation = has_generation(def, &new);
                 let cur_meta = meta::meta(current).cloned().unwrap_or_default();
                 let m = meta_mut(&mut new);
-                for f in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace", "name"] {
+                for f in [
+                    "uid",
+                    "creationTimestamp",
+                    "deletionTimestamp",
+                    "deletionGracePeriodSeconds",
+                    "generation",
+                    "namespace",
+                    "name",
+                ] {
                     match cur_meta.get(f) {
                         Some(v) => m.insert(f.into(), v.clone()),
                         None => m.remove(f),
@@ -317,44 +422,80 @@ impl Registry {
                     };
                 }
                 if generation && meta::spec_differs(current, &new) {
-                    let g = current.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+                    let g = current
+                        .pointer("/metadata/generation")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(0);
                     meta_mut(&mut new).insert("generation".into(), json!(g + 1));
                 }
                 new
             }
         };
-        meta_mut(&mut new).insert("resourceVersion".into(), json!(revision_of(current).to_string()));
+        meta_mut(&mut new).insert(
+            "resourceVersion".into(),
+            json!(revision_of(current).to_string()),
+        );
         super::defaults::apply(def, &mut new);
         validate(def, &new, Some(current))?;
         let k = key(def, ns, name);
         if meta::is_deleting(&new) && meta::finalizers(&new).is_empty() {
             // The last finalizer is gone: the deletion completes now.
             if opts.dry_run {
-                return Ok(Outcome { object: new, warnings: Vec::new(), created: false });
+                return Ok(Outcome {
+                    object: new,
+                    warnings: Vec::new(),
+                    created: false,
+                });
             }
             let gone = self
                 .store
-                .write(Op::Delete { key: k, expected: expected.or(Some(revision_of(current))) })
+                .write(Op::Delete {
+                    key: k,
+                    expected: expected.or(Some(revision_of(current))),
+                })
                 .await
                 .map_err(|e| store_error(def, name, e))?;
             self.collect_dependents(meta::uid(&gone).to_string());
-            return Ok(Outcome { object: self.present(def, &gone).as_ref().clone(), warnings: Vec::new(), created: false });
+            return Ok(Outcome {
+                object: self.present(def, &gone).as_ref().clone(),
+                warnings: Vec::new(),
+                created: false,
+            });
         }
         if meta::same_object(current, &new) {
             if expected.is_some_and(|e| e != revision_of(current)) {
                 return Err(ApiError::stale(def, name));
             }
-            return Ok(Outcome { object: self.present(def, &Arc::new(current.clone())).as_ref().clone(), warnings: Vec::new(), created: false });
+            return Ok(Outcome {
+                object: self
+                    .present(def, &Arc::new(current.clone()))
+                    .as_ref()
+                    .clone(),
+                warnings: Vec::new(),
+                created: false,
+            });
         }
         if opts.dry_run {
-            return Ok(Outcome { object: self.present(def, &Arc::new(new)).as_ref().clone(), warnings: Vec::new(), created: false });
+            return Ok(Outcome {
+                object: self.present(def, &Arc::new(new)).as_ref().clone(),
+                warnings: Vec::new(),
+                created: false,
+            });
         }
         let stored = self
             .store
-            .write(Op::Update { key: k, value: new, expected: expected.or(Some(revision_of(current))) })
+            .write(Op::Update {
+                key: k,
+                value: new,
+                expected: expected.or(Some(revision_of(current))),
+            })
             .await
             .map_err(|e| store_error(def, name, e))?;
-        Ok(Outcome { object: self.present(def, &stored).as_ref().clone(), warnings: Vec::new(), created: false })
+        Ok(Outcome {
+            object: self.present(def, &stored).as_ref().clone(),
+            warnings: Vec::new(),
+            created: false,
+        })
     }
 
     pub(crate) async fn patch(
@@ -374,7 +515,10 @@ impl Registry {
             // A patch that names a resourceVersion is a precondition and
             // never retried; otherwise a lost race is retried on fresh state.
             let mut retryable = true;
-            let current = self.store.get(&key(def, ns, name)).ok_or_else(|| ApiError::not_found(def, name))?;
+            let current = self
+                .store
+                .get(&key(def, ns, name))
+                .ok_or_else(|| ApiError::not_found(def, name))?;
             let result = if sub == Some(Subresource::Scale) {
                 let scale = scale_of(def, &current);
                 let patched = apply_patch(kind, &scale, body)?;
@@ -383,12 +527,19 @@ impl Registry {
                 let view = self.present(def, &current);
                 let patched = apply_patch(kind, &view, body)?;
                 if !patched.is_object() {
-                    return Err(ApiError::bad_request("the patched object is not a JSON object"));
+                    return Err(ApiError::bad_request(
+                        "the patched object is not a JSON object",
+                    ));
                 }
                 let user_rv = patched
                     .pointer("/metadata/resourceVersion")
                     .and_then(Value::as_str)
-                    .filter(|s| Some(*s) != view.pointer("/metadata/resourceVersion").and_then(Value::as_str))
+                    .filter(|s| {
+                        Some(*s)
+                            != view
+                                .pointer("/metadata/resourceVersion")
+                                .and_then(Value::as_str)
+                    })
                     .map(super::parse_rv)
                     .transpose()?;
                 let mut warnings = Vec::new();
@@ -406,20 +557,48 @@ impl Registry {
                     .inspect_err(|_| retryable = user_rv.is_none())
             };
             match result {
-                Err(e) if e.code == 409 && e.reason == "Conflict" && retryable && attempt < PATCH_RETRIES => continue,
+                Err(e)
+                    if e.code == 409
+                        && e.reason == "Conflict"
+                        && retryable
+                        && attempt < PATCH_RETRIES =>
+                {
+                    continue;
+                }
                 other => return other,
             }
         }
     }
 
-    pub(crate) fn get_scale(&self, def: &ResourceDef, ns: Option<&str>, name: &str) -> Result<Value> {
-        let current = self.store.get(&key(def, ns, name)).ok_or_else(|| ApiError::not_found(def, name))?;
+    pub(crate) fn get_scale(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        name: &str,
+    ) -> Result<Value> {
+        let current = self
+            .store
+            .get(&key(def, ns, name))
+            .ok_or_else(|| ApiError::not_found(def, name))?;
         Ok(scale_of(def, &current))
     }
 
-    async fn update_scale(&self, def: &ResourceDef, ns: Option<&str>, name: &str, scale: &Value, opts: &WriteOpts) -> Result<Outcome> {
-        let current = self.store.get(&key(def, ns, name)).ok_or_else(|| ApiError::not_found(def, name))?;
-        let replicas = scale.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(0);
+    async fn update_scale(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        name: &str,
+        scale: &Value,
+        opts: &WriteOpts,
+    ) -> Result<Outcome> {
+        let current = self
+            .store
+            .get(&key(def, ns, name))
+            .ok_or_else(|| ApiError::not_found(def, name))?;
+        let replicas = scale
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         if replicas < 0 {
             let err = FieldError {
                 field: "spec.replicas".into(),
@@ -427,16 +606,28 @@ impl Registry {
                 value: Some(replicas.to_string()),
                 detail: "must be greater than or equal to 0".into(),
             };
-            return Err(ApiError { details: None, ..ApiError::invalid(def, name, &[err]) });
+            return Err(ApiError {
+                details: None,
+                ..ApiError::invalid(def, name, &[err])
+            });
         }
-        let expected = match scale.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
+        let expected = match scale
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+        {
             Some(s) if !s.is_empty() => Some(super::parse_rv(s)?),
             _ => None,
         };
         let mut new = (*current).clone();
         new["spec"]["replicas"] = json!(replicas);
-        let out = self.commit_update(def, ns, name, &current, new, None, expected, opts).await?;
-        Ok(Outcome { object: scale_of(def, &out.object), warnings: out.warnings, created: false })
+        let out = self
+            .commit_update(def, ns, name, &current, new, None, expected, opts)
+            .await?;
+        Ok(Outcome {
+            object: scale_of(def, &out.object),
+            warnings: out.warnings,
+            created: false,
+        })
     }
 }
 
@@ -452,7 +643,13 @@ fn apply_patch(kind: PatchKind, current: &Value, body: &[u8]) -> Result<Value> {
 fn scale_of(_def: &ResourceDef, obj: &Value) -> Value {
     let m = meta::meta(obj).cloned().unwrap_or_default();
     let mut scale_meta = serde_json::Map::new();
-    for f in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] {
+    for f in [
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+    ] {
         if let Some(v) = m.get(f) {
             scale_meta.insert(f.into(), v.clone());
         }
@@ -460,12 +657,23 @@ fn scale_of(_def: &ResourceDef, obj: &Value) -> Value {
     let selector = obj
         .pointer("/spec/selector/matchLabels")
         .and_then(Value::as_object)
-        .map(|l| l.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(","))
+        .map(|l| {
+            l.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
         .or_else(|| {
             // ReplicationControllers select with a plain map.
-            obj.pointer("/spec/selector").and_then(Value::as_object).filter(|s| !s.contains_key("matchLabels")).map(|l| {
-                l.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(",")
-            })
+            obj.pointer("/spec/selector")
+                .and_then(Value::as_object)
+                .filter(|s| !s.contains_key("matchLabels"))
+                .map(|l| {
+                    l.iter()
+                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
         })
         .unwrap_or_default();
     json!({
@@ -479,4 +687,3 @@ fn scale_of(_def: &ResourceDef, obj: &Value) -> Value {
         }
     })
 }
-

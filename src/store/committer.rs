@@ -29,17 +29,21 @@ pub(super) fn spawn(
     events: broadcast::Sender<Arc<Event>>,
     ceiling: u64,
     ephemeral: IsEphemeral,
-) -> SyncSender<Request> {
+) -> Result<(SyncSender<Request>, std::thread::JoinHandle<()>)> {
     let (tx, rx) = sync_channel(QUEUE);
-    let mut committer = Committer { backend, state, events, ceiling, ephemeral };
+    let mut committer = Committer {
+        backend,
+        state,
+        events,
+        ceiling,
+        ephemeral,
+    };
     // The thread ends when every Store handle (and so every sender) is gone.
-    let spawned = std::thread::Builder::new()
+    let handle = std::thread::Builder::new()
         .name("store-commit".into())
-        .spawn(move || committer.run(rx));
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, "cannot start the store committer");
-    }
-    tx
+        .spawn(move || committer.run(rx))
+        .map_err(Error::Spawn)?;
+    Ok((tx, handle))
 }
 
 struct Committer {
@@ -75,7 +79,9 @@ impl Committer {
         for planned in outcomes.iter().flatten().filter(|p| p.durable) {
             let e = &planned.event;
             changes.push(match e.kind {
-                EventType::Deleted => Change::Delete { key: e.key.to_string() },
+                EventType::Deleted => Change::Delete {
+                    key: e.key.to_string(),
+                },
                 _ => Change::Put {
                     key: e.key.to_string(),
                     value: serde_json::to_vec(&*e.object).unwrap_or_default(),
@@ -111,7 +117,9 @@ impl Committer {
                             state.objects.remove(&event.key);
                         }
                         _ => {
-                            state.objects.insert(event.key.clone(), event.object.clone());
+                            state
+                                .objects
+                                .insert(event.key.clone(), event.object.clone());
                         }
                     }
                     state.rev = event.rev;
@@ -143,12 +151,31 @@ impl Committer {
             let next = rev + 1;
             let planned = match (&req.op, current) {
                 (Op::Create { .. }, Some(_)) => Err(Error::AlreadyExists(key.to_string())),
-                (Op::Create { value, .. }, None) => Ok((EventType::Added, with_rev(value.clone(), next), None)),
-                (Op::Update { .. } | Op::Delete { .. }, None) => Err(Error::NotFound(key.to_string())),
-                (Op::Update { value, expected, .. }, Some(cur)) => check(key, *expected, &cur)
-                    .map(|()| (EventType::Modified, with_rev(value.clone(), next), Some(cur))),
-                (Op::Delete { expected, .. }, Some(cur)) => check(key, *expected, &cur)
-                    .map(|()| (EventType::Deleted, with_rev((*cur).clone(), next), Some(cur))),
+                (Op::Create { value, .. }, None) => {
+                    Ok((EventType::Added, with_rev(value.clone(), next), None))
+                }
+                (Op::Update { .. } | Op::Delete { .. }, None) => {
+                    Err(Error::NotFound(key.to_string()))
+                }
+                (
+                    Op::Update {
+                        value, expected, ..
+                    },
+                    Some(cur),
+                ) => check(key, *expected, &cur).map(|()| {
+                    (
+                        EventType::Modified,
+                        with_rev(value.clone(), next),
+                        Some(cur),
+                    )
+                }),
+                (Op::Delete { expected, .. }, Some(cur)) => check(key, *expected, &cur).map(|()| {
+                    (
+                        EventType::Deleted,
+                        with_rev((*cur).clone(), next),
+                        Some(cur),
+                    )
+                }),
             };
             outcomes.push(planned.map(|(kind, object, prev)| {
                 rev = next;
@@ -156,7 +183,13 @@ impl Committer {
                 overlay.insert(key, (kind != EventType::Deleted).then(|| object.clone()));
                 Planned {
                     durable: !(self.ephemeral)(key),
-                    event: Event { rev: next, kind, key: Arc::from(key), object, prev },
+                    event: Event {
+                        rev: next,
+                        kind,
+                        key: Arc::from(key),
+                        object,
+                        prev,
+                    },
                 }
             }));
         }
@@ -167,7 +200,11 @@ impl Committer {
 fn check(key: &str, expected: Option<u64>, current: &Value) -> Result<()> {
     let found = revision_of(current);
     match expected {
-        Some(expected) if expected != found => Err(Error::Conflict { key: key.to_string(), expected, found }),
+        Some(expected) if expected != found => Err(Error::Conflict {
+            key: key.to_string(),
+            expected,
+            found,
+        }),
         _ => Ok(()),
     }
 }

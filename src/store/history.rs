@@ -20,7 +20,10 @@ pub(super) struct History {
 
 impl History {
     pub(super) fn new(start: u64) -> History {
-        History { events: VecDeque::new(), compacted: start }
+        History {
+            events: VecDeque::new(),
+            compacted: start,
+        }
     }
 
     pub(super) fn compacted(&self) -> u64 {
@@ -46,12 +49,20 @@ impl History {
 
     /// Events after `rev` whose key starts with `prefix`.
     pub(super) fn since(&self, rev: u64, prefix: &str) -> Result<Vec<Arc<Event>>> {
-        Ok(self.after(rev)?.filter(|e| e.key.starts_with(prefix)).cloned().collect())
+        Ok(self
+            .after(rev)?
+            .filter(|e| e.key.starts_with(prefix))
+            .cloned()
+            .collect())
     }
 
     /// For each key under `prefix` changed after `rev`, its state at `rev`
     /// (`None`: it did not exist then).
-    pub(super) fn undo_after(&self, rev: u64, prefix: &str) -> Result<BTreeMap<Arc<str>, Option<Arc<Value>>>> {
+    pub(super) fn undo_after(
+        &self,
+        rev: u64,
+        prefix: &str,
+    ) -> Result<BTreeMap<Arc<str>, Option<Arc<Value>>>> {
         let mut out = BTreeMap::new();
         // Newest first, so the earliest change after `rev` wins.
         for e in self.after(rev)?.rev().filter(|e| e.key.starts_with(prefix)) {

@@ -32,7 +32,11 @@ pub(crate) enum Error {
     #[error("object {0} not found")]
     NotFound(String),
     #[error("object {key} was modified: expected revision {expected}, found {found}")]
-    Conflict { key: String, expected: u64, found: u64 },
+    Conflict {
+        key: String,
+        expected: u64,
+        found: u64,
+    },
     #[error("revision {0} is no longer in the history window")]
     Compacted(u64),
     #[error("open backend at {path}")]
@@ -49,6 +53,8 @@ pub(crate) enum Error {
     Decode(String, #[source] serde_json::Error),
     #[error("store committer has stopped")]
     Stopped,
+    #[error("start store committer")]
+    Spawn(#[source] std::io::Error),
 }
 
 /// Which embedded database keeps the objects on disk.
@@ -61,8 +67,12 @@ pub(crate) enum BackendKind {
 impl BackendKind {
     pub(crate) fn open(self, dir: &Path) -> Result<Box<dyn Backend>> {
         match self {
-            BackendKind::Redb => Ok(Box::new(redb_backend::RedbBackend::open(&dir.join("store.redb"))?)),
-            BackendKind::Sled => Ok(Box::new(sled_backend::SledBackend::open(&dir.join("store.sled"))?)),
+            BackendKind::Redb => Ok(Box::new(redb_backend::RedbBackend::open(
+                &dir.join("store.redb"),
+            )?)),
+            BackendKind::Sled => Ok(Box::new(sled_backend::SledBackend::open(
+                &dir.join("store.sled"),
+            )?)),
         }
     }
 }
@@ -100,9 +110,19 @@ pub(crate) struct Event {
 /// concurrency); `None` writes unconditionally.
 #[derive(Debug)]
 pub(crate) enum Op {
-    Create { key: String, value: Value },
-    Update { key: String, value: Value, expected: Option<u64> },
-    Delete { key: String, expected: Option<u64> },
+    Create {
+        key: String,
+        value: Value,
+    },
+    Update {
+        key: String,
+        value: Value,
+        expected: Option<u64>,
+    },
+    Delete {
+        key: String,
+        expected: Option<u64>,
+    },
 }
 
 impl Op {
@@ -125,6 +145,7 @@ pub(crate) struct Store {
     state: Arc<RwLock<State>>,
     tx: std::sync::mpsc::SyncSender<committer::Request>,
     events: broadcast::Sender<Arc<Event>>,
+    committer: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
 /// Decides which keys are kept in memory only.
@@ -153,7 +174,8 @@ impl Store {
         let loaded = backend.load()?;
         let mut objects = BTreeMap::new();
         for (key, bytes) in loaded.objects {
-            let value: Value = serde_json::from_slice(&bytes).map_err(|e| Error::Decode(key.clone(), e))?;
+            let value: Value =
+                serde_json::from_slice(&bytes).map_err(|e| Error::Decode(key.clone(), e))?;
             objects.insert(Arc::from(key), Arc::new(value));
         }
         let state = Arc::new(RwLock::new(State {
@@ -162,8 +184,19 @@ impl Store {
             history: History::new(loaded.ceiling),
         }));
         let (events, _) = broadcast::channel(committer::BROADCAST_CAPACITY);
-        let tx = committer::spawn(backend, state.clone(), events.clone(), loaded.ceiling, ephemeral);
-        Ok(Store { state, tx, events })
+        let (tx, handle) = committer::spawn(
+            backend,
+            state.clone(),
+            events.clone(),
+            loaded.ceiling,
+            ephemeral,
+        )?;
+        Ok(Store {
+            state,
+            tx,
+            events,
+            committer: Arc::new(std::sync::Mutex::new(Some(handle))),
+        })
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
@@ -246,13 +279,22 @@ impl Store {
         if remaining == 0 {
             more_after = None;
         }
-        Ok(Page { rev, items, more_after, remaining })
+        Ok(Page {
+            rev,
+            items,
+            more_after,
+            remaining,
+        })
     }
 
     /// Starts a watch: returns the events after `from` still in the
     /// history window (`from = None`: none) and a receiver for later ones.
     /// The two are taken under one lock so no event is lost or repeated.
-    pub(crate) fn watch(&self, prefix: &str, from: Option<u64>) -> Result<(Vec<Arc<Event>>, u64, broadcast::Receiver<Arc<Event>>)> {
+    pub(crate) fn watch(
+        &self,
+        prefix: &str,
+        from: Option<u64>,
+    ) -> Result<(Vec<Arc<Event>>, u64, broadcast::Receiver<Arc<Event>>)> {
         let state = self.read();
         let rx = self.events.subscribe();
         let backlog = match from {
@@ -263,12 +305,18 @@ impl Store {
     }
 
     /// Current objects under `prefix` and the revision they were read at.
-    pub(crate) fn snapshot(&self, prefix: &str) -> (u64, Vec<Arc<Value>>, broadcast::Receiver<Arc<Event>>) {
+    pub(crate) fn snapshot(
+        &self,
+        prefix: &str,
+    ) -> (u64, Vec<Arc<Value>>, broadcast::Receiver<Arc<Event>>) {
         let state = self.read();
         let rx = self.events.subscribe();
         let items = state
             .objects
-            .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
             .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(_, v)| v.clone())
             .collect();
@@ -278,6 +326,18 @@ impl Store {
     /// Oldest revision a watch or a paged list can still start from.
     pub(crate) fn compacted(&self) -> u64 {
         self.read().history.compacted()
+    }
+
+    /// Closes this handle; the last one to close waits until the committer
+    /// has finished and released the backend.
+    pub(crate) fn close(self) {
+        let Store { tx, committer, .. } = self;
+        drop(tx);
+        if let Some(mutex) = Arc::into_inner(committer)
+            && let Some(handle) = mutex.into_inner().unwrap_or_else(|e| e.into_inner())
+        {
+            let _ = handle.join();
+        }
     }
 
     /// Commits one change; returns the stored object (for deletions, the
@@ -290,3 +350,6 @@ impl Store {
         rx.await.map_err(|_| Error::Stopped)?
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -11,7 +11,9 @@ pub(crate) struct SledBackend {
     db: sled::Db,
 }
 
-fn boxed<E: std::error::Error + Send + Sync + 'static>(e: E) -> Box<dyn std::error::Error + Send + Sync> {
+fn boxed<E: std::error::Error + Send + Sync + 'static>(
+    e: E,
+) -> Box<dyn std::error::Error + Send + Sync> {
     Box::new(e)
 }
 
@@ -62,7 +64,9 @@ impl Backend for SledBackend {
         if let Some(c) = ceiling {
             batch.insert(CEILING, &c.to_be_bytes());
         }
-        self.db.apply_batch(batch).map_err(|e| Error::Commit(boxed(e)))?;
+        self.db
+            .apply_batch(batch)
+            .map_err(|e| Error::Commit(boxed(e)))?;
         self.db.flush().map_err(|e| Error::Commit(boxed(e)))?;
         Ok(())
     }

@@ -1,0 +1,562 @@
+//! API semantics and error paths over HTTPS with the real binary: every
+//! bad input gets a Kubernetes Status with the upstream reason and code,
+//! and changes nothing.
+
+mod common;
+
+use kube::client::Body;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use serde_json::{Value, json};
+
+struct Api {
+    client: Client,
+}
+
+struct Reply {
+    code: u16,
+    warnings: Vec<String>,
+    body: Value,
+}
+
+impl Api {
+    async fn new(s: &common::Server) -> Api {
+        let kc = Kubeconfig::read_from(s.kubeconfig()).unwrap();
+        let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+            .await
+            .unwrap();
+        Api {
+            client: Client::try_from(config).unwrap(),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: impl Into<Vec<u8>>,
+    ) -> Reply {
+        let req = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", content_type)
+            .header("accept", "application/json")
+            .body(Body::from(body.into()))
+            .unwrap();
+        let resp = self.client.send(req).await.unwrap();
+        let code = resp.status().as_u16();
+        let warnings = resp
+            .headers()
+            .get_all("warning")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        let bytes = resp.into_body().collect_bytes().await.unwrap();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+        Reply {
+            code,
+            warnings,
+            body,
+        }
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        self.call("GET", path, "application/json", Vec::new()).await
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.call(
+            "POST",
+            path,
+            "application/json",
+            serde_json::to_vec(body).unwrap(),
+        )
+        .await
+    }
+
+    async fn put(&self, path: &str, body: &Value) -> Reply {
+        self.call(
+            "PUT",
+            path,
+            "application/json",
+            serde_json::to_vec(body).unwrap(),
+        )
+        .await
+    }
+}
+
+fn assert_status(r: &Reply, code: u16, reason: &str, contains: &str) {
+    assert_eq!(r.code, code, "{}", r.body);
+    assert_eq!(r.body["kind"], "Status", "{}", r.body);
+    assert_eq!(r.body["status"], "Failure", "{}", r.body);
+    assert_eq!(r.body["reason"], reason, "{}", r.body);
+    assert_eq!(r.body["code"], code, "{}", r.body);
+    let msg = r.body["message"].as_str().unwrap();
+    assert!(msg.contains(contains), "message {msg:?} lacks {contains:?}");
+}
+
+const CMS: &str = "/api/v1/namespaces/default/configmaps";
+
+async fn count(api: &Api, path: &str) -> usize {
+    api.get(path).await.body["items"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn bad_input_gets_status_and_changes_nothing() {
+    let s = common::Server::start();
+    let api = Api::new(&s).await;
+    let rev_before = api.get(CMS).await.body["metadata"]["resourceVersion"].clone();
+
+    let r = api.call("POST", CMS, "application/json", "{not json").await;
+    assert_status(&r, 400, "BadRequest", "");
+
+    let wrong_kind = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}});
+    assert_status(
+        &api.post(CMS, &wrong_kind).await,
+        400,
+        "BadRequest",
+        "Secret",
+    );
+
+    let missing_ns = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}});
+    assert_status(
+        &api.post("/api/v1/namespaces/nope/configmaps", &missing_ns)
+            .await,
+        404,
+        "NotFound",
+        "namespaces \"nope\" not found",
+    );
+
+    let bad_name =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Bad_Name"}});
+    let r = api.post(CMS, &bad_name).await;
+    assert_status(&r, 422, "Invalid", "ConfigMap \"Bad_Name\" is invalid");
+    assert_eq!(r.body["details"]["causes"][0]["field"], "metadata.name");
+
+    let no_name = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}});
+    assert_status(
+        &api.post(CMS, &no_name).await,
+        422,
+        "Invalid",
+        "name or generateName is required",
+    );
+
+    let with_rv = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "resourceVersion": "5"}});
+    assert_status(
+        &api.post(CMS, &with_rv).await,
+        400,
+        "BadRequest",
+        "resourceVersion should not be set",
+    );
+
+    let bad_type = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"replicas": "three"}});
+    assert_status(
+        &api.post("/apis/apps/v1/namespaces/default/deployments", &bad_type)
+            .await,
+        400,
+        "BadRequest",
+        "spec.replicas",
+    );
+
+    let big = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"}, "data": {"k": "x".repeat(4 * 1024 * 1024)}});
+    let r = api.post(CMS, &big).await;
+    assert_eq!(r.code, 413, "{}", r.body);
+
+    let r = api.call("POST", CMS, "application/xml", "<x/>").await;
+    assert_status(&r, 415, "UnsupportedMediaType", "");
+
+    assert_status(
+        &api.get("/api/v1/namespaces/default/configmaps/absent")
+            .await,
+        404,
+        "NotFound",
+        "configmaps \"absent\" not found",
+    );
+    assert_status(
+        &api.get("/apis/apps/v1/namespaces/default/deployments/absent")
+            .await,
+        404,
+        "NotFound",
+        "deployments.apps \"absent\" not found",
+    );
+    assert_status(&api.get("/api/v1/nothings").await, 404, "NotFound", "");
+
+    let r = api
+        .get("/api/v1/namespaces/default/pods?fieldSelector=spec.bogus%3Dx")
+        .await;
+    assert_status(
+        &r,
+        400,
+        "BadRequest",
+        "field label not supported: spec.bogus",
+    );
+
+    // Nothing above was stored.
+    assert_eq!(count(&api, CMS).await, 0);
+    assert_eq!(
+        api.get(CMS).await.body["metadata"]["resourceVersion"],
+        rev_before
+    );
+}
+
+#[tokio::test]
+async fn field_validation_modes() {
+    let s = common::Server::start();
+    let api = Api::new(&s).await;
+    let obj = |name: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "bogus": 1}, "data": {"a": "b"}, "extra": true});
+
+    let r = api
+        .post(&format!("{CMS}?fieldValidation=Strict"), &obj("strict"))
+        .await;
+    assert_status(
+        &r,
+        400,
+        "BadRequest",
+        "strict decoding error: unknown field \"extra\", unknown field \"metadata.bogus\"",
+    );
+
+    let r = api
+        .post(&format!("{CMS}?fieldValidation=Warn"), &obj("warn"))
+        .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("unknown field \\\"extra\\\"")
+                || w.contains("unknown field \"extra\"")),
+        "{:?}",
+        r.warnings
+    );
+    assert!(
+        r.body.get("extra").is_none(),
+        "unknown fields are dropped: {}",
+        r.body
+    );
+
+    let r = api
+        .post(&format!("{CMS}?fieldValidation=Ignore"), &obj("ignore"))
+        .await;
+    assert_eq!(r.code, 201);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+
+    let r = api
+        .post(&format!("{CMS}?fieldValidation=Sometimes"), &obj("x"))
+        .await;
+    assert_status(&r, 400, "BadRequest", "fieldValidation");
+}
+
+#[tokio::test]
+async fn anonymous_and_wrong_token_get_401() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.csv");
+    std::fs::write(&tokens, "s3cret-token,alice,uid-1,\"dev,ops\"\n").unwrap();
+    let s2 = common::Server::start_with("redb", &["--token-auth-file", tokens.to_str().unwrap()]);
+
+    let mut anon = Config::new(s2.url().parse().unwrap());
+    anon.accept_invalid_certs = true;
+    let anon = Api {
+        client: Client::try_from(anon).unwrap(),
+    };
+    let r = anon.get(CMS).await;
+    assert_status(&r, 401, "Unauthorized", "Unauthorized");
+    // Health and version stay public, as upstream serves them.
+    assert_eq!(anon.get("/readyz").await.code, 200);
+    assert_eq!(anon.get("/version").await.code, 200);
+
+    let mut with_token = Config::new(s2.url().parse().unwrap());
+    with_token.accept_invalid_certs = true;
+    with_token.auth_info.token = Some("s3cret-token".to_string().into());
+    let alice = Api {
+        client: Client::try_from(with_token).unwrap(),
+    };
+    let who = alice
+        .post(
+            "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+            &json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}),
+        )
+        .await;
+    assert_eq!(who.code, 201, "{}", who.body);
+    assert_eq!(who.body["status"]["userInfo"]["username"], "alice");
+    let groups = who.body["status"]["userInfo"]["groups"].as_array().unwrap();
+    assert!(
+        groups.contains(&json!("dev")) && groups.contains(&json!("system:authenticated")),
+        "{groups:?}"
+    );
+
+    let mut wrong = Config::new(s2.url().parse().unwrap());
+    wrong.accept_invalid_certs = true;
+    wrong.auth_info.token = Some("guess".to_string().into());
+    let wrong = Api {
+        client: Client::try_from(wrong).unwrap(),
+    };
+    assert_status(&wrong.get(CMS).await, 401, "Unauthorized", "");
+}
+
+#[tokio::test]
+async fn object_lifecycle_semantics() {
+    let s = common::Server::start();
+    let api = Api::new(&s).await;
+
+    // generateName and dry-run.
+    let r = api
+        .post(
+            CMS,
+            &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "gen-"}}),
+        )
+        .await;
+    assert_eq!(r.code, 201);
+    let name = r.body["metadata"]["name"].as_str().unwrap();
+    assert!(name.starts_with("gen-") && name.len() == 9, "{name}");
+    let r = api
+        .post(
+            &format!("{CMS}?dryRun=All"),
+            &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dry"}}),
+        )
+        .await;
+    assert_eq!(r.code, 201);
+    assert_eq!(r.body["metadata"]["name"], "dry");
+    assert_eq!(api.get(&format!("{CMS}/dry")).await.code, 404);
+
+    // Deployment: defaults, generation, status and scale subresources.
+    let deps = "/apis/apps/v1/namespaces/default/deployments";
+    let dep = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "web", "image": "nginx"}]}}},
+        "status": {"replicas": 7}});
+    let r = api.post(deps, &dep).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let created = r.body;
+    assert_eq!(created["metadata"]["generation"], 1);
+    assert!(
+        created.get("status").is_none() || created["status"].get("replicas").is_none(),
+        "status is dropped on create: {created}"
+    );
+    assert_eq!(created["spec"]["replicas"], 1);
+    assert_eq!(created["spec"]["strategy"]["type"], "RollingUpdate");
+    assert_eq!(created["spec"]["revisionHistoryLimit"], 10);
+    assert_eq!(
+        created["spec"]["template"]["spec"]["restartPolicy"],
+        "Always"
+    );
+    assert_eq!(
+        created["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"],
+        "Always"
+    );
+    assert_eq!(
+        created["spec"]["template"]["spec"]["containers"][0]["terminationMessagePath"],
+        "/dev/termination-log"
+    );
+
+    let mut status_update = created.clone();
+    status_update["status"] = json!({"replicas": 3, "observedGeneration": 1});
+    status_update["spec"]["replicas"] = json!(9);
+    let r = api.put(&format!("{deps}/web/status"), &status_update).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(r.body["status"]["replicas"], 3);
+    assert_eq!(
+        r.body["spec"]["replicas"], 1,
+        "spec changes through /status are ignored"
+    );
+    assert_eq!(
+        r.body["metadata"]["generation"], 1,
+        "status writes do not bump generation"
+    );
+
+    let mut spec_update = r.body.clone();
+    spec_update["spec"]["replicas"] = json!(4);
+    spec_update["status"]["replicas"] = json!(100);
+    let r = api.put(&format!("{deps}/web"), &spec_update).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(r.body["metadata"]["generation"], 2);
+    assert_eq!(
+        r.body["status"]["replicas"], 3,
+        "status changes through the main resource are ignored"
+    );
+
+    let scale = api.get(&format!("{deps}/web/scale")).await.body;
+    assert_eq!(scale["kind"], "Scale");
+    assert_eq!(scale["spec"]["replicas"], 4);
+    assert_eq!(scale["status"]["selector"], "app=web");
+    let r = api
+        .call(
+            "PATCH",
+            &format!("{deps}/web/scale"),
+            "application/merge-patch+json",
+            r#"{"spec":{"replicas":6}}"#,
+        )
+        .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(
+        api.get(&format!("{deps}/web")).await.body["spec"]["replicas"],
+        6
+    );
+
+    // Finalizers hold a deleted object until they are removed.
+    let r = api.post(CMS, &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "held", "finalizers": ["example.com/hold"]}})).await;
+    assert_eq!(r.code, 201);
+    let r = api
+        .call(
+            "DELETE",
+            &format!("{CMS}/held"),
+            "application/json",
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(r.code, 202, "{}", r.body);
+    let held = api.get(&format!("{CMS}/held")).await.body;
+    assert!(held["metadata"]["deletionTimestamp"].is_string(), "{held}");
+    let r = api
+        .call(
+            "PATCH",
+            &format!("{CMS}/held"),
+            "application/merge-patch+json",
+            r#"{"metadata":{"finalizers":null}}"#,
+        )
+        .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(api.get(&format!("{CMS}/held")).await.code, 404);
+
+    // Delete preconditions.
+    let r = api
+        .post(
+            CMS,
+            &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "pre"}}),
+        )
+        .await;
+    let uid = r.body["metadata"]["uid"].as_str().unwrap().to_string();
+    let r = api
+        .call(
+            "DELETE",
+            &format!("{CMS}/pre"),
+            "application/json",
+            serde_json::to_vec(&json!({"preconditions": {"uid": "wrong"}})).unwrap(),
+        )
+        .await;
+    assert_status(
+        &r,
+        409,
+        "Conflict",
+        "Precondition failed: UID in precondition: wrong",
+    );
+    let r = api
+        .call(
+            "DELETE",
+            &format!("{CMS}/pre"),
+            "application/json",
+            serde_json::to_vec(&json!({"preconditions": {"uid": uid}})).unwrap(),
+        )
+        .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(r.body["status"], "Success");
+
+    // A namespace that is terminating refuses new content, then goes away.
+    assert_eq!(
+        api.post(
+            "/api/v1/namespaces",
+            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "doomed"}})
+        )
+        .await
+        .code,
+        201
+    );
+    let r = api
+        .post(
+            "/api/v1/namespaces/doomed/configmaps",
+            &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}),
+        )
+        .await;
+    assert_eq!(r.code, 201);
+    let r = api
+        .call(
+            "DELETE",
+            "/api/v1/namespaces/doomed",
+            "application/json",
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(r.code, 202, "{}", r.body);
+    assert_eq!(r.body["status"]["phase"], "Terminating");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while api.get("/api/v1/namespaces/doomed").await.code != 404 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "namespace not removed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        api.get("/api/v1/namespaces/doomed/configmaps/c").await.code,
+        404
+    );
+}
+
+#[tokio::test]
+async fn list_and_watch_resource_versions() {
+    let mut s = common::Server::start();
+    let api = Api::new(&s).await;
+    for i in 0..5 {
+        api.post(CMS, &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("c{i}")}})).await;
+    }
+    let first = api.get(&format!("{CMS}?limit=2")).await.body;
+    let token = first["metadata"]["continue"].as_str().unwrap().to_string();
+    assert_eq!(first["metadata"]["remainingItemCount"], 3);
+
+    let r = api
+        .get(&format!("{CMS}?resourceVersionMatch=NotOlderThan"))
+        .await;
+    assert_status(
+        &r,
+        400,
+        "BadRequest",
+        "resourceVersionMatch is forbidden unless resourceVersion is provided",
+    );
+
+    // An exact read of an older revision sees the old state.
+    let rv: u64 = first["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    api.call(
+        "DELETE",
+        &format!("{CMS}/c0"),
+        "application/json",
+        Vec::new(),
+    )
+    .await;
+    let old = api
+        .get(&format!(
+            "{CMS}?resourceVersion={rv}&resourceVersionMatch=Exact"
+        ))
+        .await
+        .body;
+    assert_eq!(old["items"].as_array().unwrap().len(), 5);
+    assert_eq!(count(&api, CMS).await, 4);
+
+    // Watch with a timeout ends by itself.
+    let start = std::time::Instant::now();
+    let r = api
+        .get(&format!(
+            "{CMS}?watch=1&resourceVersion={rv}&timeoutSeconds=1"
+        ))
+        .await;
+    assert_eq!(r.code, 200);
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    let text = match &r.body {
+        Value::String(t) => t.clone(),
+        other => other.to_string(),
+    };
+    assert!(
+        text.contains("\"DELETED\"") && text.contains("\"c0\""),
+        "{text}"
+    );
+
+    // After a restart the continue token's snapshot is gone: 410.
+    s.kill();
+    s.spawn();
+    let api = Api::new(&s).await;
+    let r = api.get(&format!("{CMS}?limit=2&continue={token}")).await;
+    assert_status(&r, 410, "Expired", "continue parameter is too old");
+}
