@@ -80,7 +80,6 @@ impl Query {
         Ok(WriteOpts {
             dry_run,
             validation: FieldValidation::parse(self.get("fieldValidation").unwrap_or(""))?,
-            field_manager: self.get("fieldManager").map(String::from),
             user: Default::default(),
         })
     }

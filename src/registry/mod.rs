@@ -27,7 +27,7 @@ pub(crate) use delete::{DeleteOpts, Deleted};
 pub(crate) use error::{ApiError, Result};
 use resources::{ResourceDef, VerbSet};
 use selectors::{FieldSelector, LabelSelector};
-pub(crate) use write::{FieldValidation, Outcome, WriteOpts};
+pub(crate) use write::{FieldValidation, WriteOpts};
 
 /// Who makes a request, as authentication established it.
 #[derive(Debug, Clone, Default)]
@@ -151,10 +151,6 @@ pub(crate) fn store_error(def: &ResourceDef, name: &str, e: store::Error) -> Api
 impl Registry {
     pub(crate) fn new(store: Store) -> Registry {
         Registry { store }
-    }
-
-    pub(crate) fn store(&self) -> &Store {
-        &self.store
     }
 
     /// The object as a client of `def`'s version sees it.

@@ -675,6 +675,7 @@ pub(crate) fn find(group: &str, version: &str, plural: &str) -> Option<&'static 
 }
 
 /// Looks a resource up the way objects name it: group, version and kind.
+#[cfg(test)]
 pub(crate) fn find_kind(group: &str, version: &str, kind: &str) -> Option<&'static ResourceDef> {
     RESOURCES
         .iter()

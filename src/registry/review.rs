@@ -65,7 +65,6 @@ impl Registry {
         Ok(Outcome {
             object: body,
             warnings: Vec::new(),
-            created: true,
         })
     }
 
@@ -121,7 +120,6 @@ impl Registry {
         Ok(Outcome {
             object: json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201 }),
             warnings: Vec::new(),
-            created: true,
         })
     }
 }

@@ -97,10 +97,6 @@ impl LabelSelector {
         Ok(LabelSelector(reqs))
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     pub(crate) fn matches(&self, obj: &Value) -> bool {
         let labels = obj.pointer("/metadata/labels").and_then(Value::as_object);
         let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
@@ -212,18 +208,6 @@ impl FieldSelector {
             reqs.push((k.to_string(), eq, v.trim().to_string()));
         }
         Ok(FieldSelector(reqs))
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The name the selector pins, if it is `metadata.name=X`.
-    pub(crate) fn exact_name(&self) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, eq, _)| k == "metadata.name" && *eq)
-            .map(|(_, _, v)| v.as_str())
     }
 
     pub(crate) fn matches(&self, obj: &Value) -> bool {

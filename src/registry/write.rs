@@ -38,14 +38,12 @@ impl FieldValidation {
 pub(crate) struct WriteOpts {
     pub(crate) dry_run: bool,
     pub(crate) validation: FieldValidation,
-    pub(crate) field_manager: Option<String>,
     pub(crate) user: UserInfo,
 }
 
 pub(crate) struct Outcome {
     pub(crate) object: Value,
     pub(crate) warnings: Vec<String>,
-    pub(crate) created: bool,
 }
 
 /// How many times a patch is retried when a concurrent writer wins.
@@ -59,45 +57,41 @@ fn api_version(def: &ResourceDef) -> String {
     }
 }
 
-/// Checks `apiVersion` and `kind` of a request body against the endpoint.
-fn check_type_meta(def: &ResourceDef, body: &Value, expect_kind: &str) -> Result<()> {
-    let kind = body.get("kind").and_then(Value::as_str).unwrap_or("");
-    let version = body.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-    if kind.is_empty() {
-        return Err(ApiError::bad_request(format!(
-            "Object 'Kind' is missing in '{}'",
-            truncate(body)
-        )));
-    }
-    if version.is_empty() {
-        return Err(ApiError::bad_request(format!(
-            "Object 'apiVersion' is missing in '{}'",
-            truncate(body)
-        )));
-    }
+/// Checks `apiVersion` and `kind` of a request body against the endpoint;
+/// absent ones default to the endpoint's, as upstream's decoder does.
+fn check_type_meta(def: &ResourceDef, body: &mut Value, expect_kind: &str) -> Result<()> {
     let want = if expect_kind == def.kind {
         api_version(def)
     } else {
         "autoscaling/v1".to_string()
     };
-    if kind != expect_kind || version != want {
+    let Some(o) = body.as_object_mut() else {
+        return Err(ApiError::bad_request(
+            "the body of the request must be a JSON object",
+        ));
+    };
+    let kind = o
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let version = o
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if kind.is_empty() {
+        o.insert("kind".into(), Value::String(expect_kind.to_string()));
+    }
+    if version.is_empty() {
+        o.insert("apiVersion".into(), Value::String(want.clone()));
+    }
+    if (!kind.is_empty() && kind != expect_kind) || (!version.is_empty() && version != want) {
         return Err(ApiError::bad_request(format!(
             "the API version in the data ({version}) and kind ({kind}) do not match the expected {want}, Kind={expect_kind} of this endpoint"
         )));
     }
     Ok(())
-}
-
-fn truncate(v: &Value) -> String {
-    let s = v.to_string();
-    if s.len() > 200 {
-        format!(
-            "{}...",
-            &s[..s.char_indices().nth(200).map_or(s.len(), |(i, _)| i)]
-        )
-    } else {
-        s
-    }
 }
 
 /// Decodes through the kind's typed form: drops and reports unknown
@@ -195,7 +189,7 @@ impl Registry {
                 "the body of the request must be a JSON object",
             ));
         }
-        check_type_meta(def, &body, def.kind)?;
+        check_type_meta(def, &mut body, def.kind)?;
         if def.verbs == super::resources::VerbSet::CreateOnly {
             return self.review(def, ns, body, opts).await;
         }
@@ -293,7 +287,6 @@ impl Registry {
             return Ok(Outcome {
                 object: self.present(def, &Arc::new(obj)).as_ref().clone(),
                 warnings,
-                created: true,
             });
         }
         let stored = self
@@ -307,7 +300,6 @@ impl Registry {
         Ok(Outcome {
             object: self.present(def, &stored).as_ref().clone(),
             warnings,
-            created: true,
         })
     }
 
@@ -317,7 +309,7 @@ impl Registry {
         def: &ResourceDef,
         ns: Option<&str>,
         name: &str,
-        body: Value,
+        mut body: Value,
         sub: Option<Subresource>,
         opts: &WriteOpts,
     ) -> Result<Outcome> {
@@ -328,10 +320,10 @@ impl Registry {
             ));
         }
         if sub == Some(Subresource::Scale) {
-            check_type_meta(def, &body, "Scale")?;
+            check_type_meta(def, &mut body, "Scale")?;
             return self.update_scale(def, ns, name, &body, opts).await;
         }
-        check_type_meta(def, &body, def.kind)?;
+        check_type_meta(def, &mut body, def.kind)?;
         let body_name = body
             .pointer("/metadata/name")
             .and_then(Value::as_str)
@@ -444,7 +436,6 @@ impl Registry {
                 return Ok(Outcome {
                     object: new,
                     warnings: Vec::new(),
-                    created: false,
                 });
             }
             let gone = self
@@ -459,7 +450,6 @@ impl Registry {
             return Ok(Outcome {
                 object: self.present(def, &gone).as_ref().clone(),
                 warnings: Vec::new(),
-                created: false,
             });
         }
         if meta::same_object(current, &new) {
@@ -472,14 +462,12 @@ impl Registry {
                     .as_ref()
                     .clone(),
                 warnings: Vec::new(),
-                created: false,
             });
         }
         if opts.dry_run {
             return Ok(Outcome {
                 object: self.present(def, &Arc::new(new)).as_ref().clone(),
                 warnings: Vec::new(),
-                created: false,
             });
         }
         let stored = self
@@ -494,10 +482,10 @@ impl Registry {
         Ok(Outcome {
             object: self.present(def, &stored).as_ref().clone(),
             warnings: Vec::new(),
-            created: false,
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn patch(
         &self,
         def: &ResourceDef,
@@ -626,17 +614,13 @@ impl Registry {
         Ok(Outcome {
             object: scale_of(def, &out.object),
             warnings: out.warnings,
-            created: false,
         })
     }
 }
 
 fn apply_patch(kind: PatchKind, current: &Value, body: &[u8]) -> Result<Value> {
-    patch::apply(kind, current, body, true).map_err(|e| match e {
-        patch::PatchError::Unsupported(m) => ApiError::unsupported_media_type(&m),
-        patch::PatchError::Malformed(m) => ApiError::bad_request(m),
-        patch::PatchError::Apply(m) => ApiError::new(422, "Invalid", m),
-    })
+    patch::apply(kind, current, body, true)
+        .map_err(|e| ApiError::new(e.status_code(), e.reason(), e.to_string()))
 }
 
 /// The autoscaling/v1 Scale view of a scalable object.

@@ -84,16 +84,6 @@ pub(crate) enum EventType {
     Deleted,
 }
 
-impl EventType {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            EventType::Added => "ADDED",
-            EventType::Modified => "MODIFIED",
-            EventType::Deleted => "DELETED",
-        }
-    }
-}
-
 /// One committed change. `object` carries the revision of the change in
 /// `metadata.resourceVersion` (for deletions too, as upstream does).
 #[derive(Debug)]
@@ -139,12 +129,16 @@ pub(crate) struct State {
     history: History,
 }
 
+/// Events after a revision, the current revision, and later events.
+pub(crate) type WatchFrom = (Vec<Arc<Event>>, u64, broadcast::Receiver<Arc<Event>>);
+
 /// Cheap to clone handle to the store.
 #[derive(Clone)]
 pub(crate) struct Store {
     state: Arc<RwLock<State>>,
     tx: std::sync::mpsc::SyncSender<committer::Request>,
     events: broadcast::Sender<Arc<Event>>,
+    #[cfg_attr(not(test), allow(dead_code))]
     committer: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
@@ -290,11 +284,7 @@ impl Store {
     /// Starts a watch: returns the events after `from` still in the
     /// history window (`from = None`: none) and a receiver for later ones.
     /// The two are taken under one lock so no event is lost or repeated.
-    pub(crate) fn watch(
-        &self,
-        prefix: &str,
-        from: Option<u64>,
-    ) -> Result<(Vec<Arc<Event>>, u64, broadcast::Receiver<Arc<Event>>)> {
+    pub(crate) fn watch(&self, prefix: &str, from: Option<u64>) -> Result<WatchFrom> {
         let state = self.read();
         let rx = self.events.subscribe();
         let backlog = match from {
@@ -330,6 +320,7 @@ impl Store {
 
     /// Closes this handle; the last one to close waits until the committer
     /// has finished and released the backend.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn close(self) {
         let Store { tx, committer, .. } = self;
         drop(tx);

@@ -1,6 +1,6 @@
 //! Starts the real binary on a free port with a fresh data directory and
 //! drives it with real clients.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
