@@ -10,7 +10,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::query::Query;
-use super::respond::{json, status_response, with_warnings};
+use super::respond::{json, json_bytes, status_response, with_warnings};
 use super::{AppState, MAX_BODY, table, watch};
 use crate::registry::patch::PatchKind;
 use crate::registry::resources::{self, ResourceDef, Subresource};
@@ -160,7 +160,10 @@ async fn handle(state: &AppState, req: Request) -> Result<Response> {
             }
             let opts = query.list_opts(def)?;
             let list = registry.list(def, ns, &opts)?;
-            Ok(json(200, &table::render_list(def, &list, render, &query)))
+            Ok(json_bytes(
+                200,
+                table::render_list(def, &list, render, &query),
+            ))
         }
         (Method::POST, None) => {
             let mut opts = query.write_opts()?;

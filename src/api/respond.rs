@@ -7,7 +7,10 @@ use serde_json::Value;
 use crate::registry::ApiError;
 
 pub(crate) fn json(code: u16, body: &Value) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    json_bytes(code, serde_json::to_vec(body).unwrap_or_default())
+}
+
+pub(crate) fn json_bytes(code: u16, bytes: Vec<u8>) -> Response {
     let mut resp = (StatusCode::from_u16(code).unwrap_or(StatusCode::OK), bytes).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

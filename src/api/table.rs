@@ -780,43 +780,64 @@ pub(crate) fn render_event(
     }
 }
 
+/// A list as response bytes; items are serialized straight from the store's
+/// shared copies, without cloning them.
 pub(crate) fn render_list(
     def: &ResourceDef,
     list: &ListResult,
     render: Render,
     query: &Query,
-) -> Value {
+) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct ListBody<'a, T: serde::Serialize> {
+        kind: &'a str,
+        #[serde(rename = "apiVersion")]
+        api_version: &'a str,
+        metadata: &'a Value,
+        items: T,
+    }
     let cont = list.continue_token.as_deref();
-    match render {
+    let mut meta = json!({ "resourceVersion": list.rev.to_string() });
+    if let Some(c) = cont {
+        meta["continue"] = json!(c);
+    }
+    if let Some(r) = list.remaining {
+        meta["remainingItemCount"] = json!(r);
+    }
+    let bytes = match render {
         Render::Table => {
             let objs: Vec<&Value> = list.items.iter().map(|o| o.as_ref()).collect();
-            table(def, &objs, Some(list.rev), cont, query.get("includeObject"))
+            serde_json::to_vec(&table(
+                def,
+                &objs,
+                Some(list.rev),
+                cont,
+                query.get("includeObject"),
+            ))
         }
-        Render::Metadata | Render::Full => {
-            let mut meta = json!({ "resourceVersion": list.rev.to_string() });
-            if let Some(c) = cont {
-                meta["continue"] = json!(c);
-            }
-            if let Some(r) = list.remaining {
-                meta["remainingItemCount"] = json!(r);
-            }
-            let (kind, api_version, items): (String, String, Vec<Value>) =
-                if render == Render::Metadata {
-                    (
-                        "PartialObjectMetadataList".into(),
-                        "meta.k8s.io/v1".into(),
-                        list.items.iter().map(|o| partial(def, o)).collect(),
-                    )
-                } else {
-                    (
-                        format!("{}List", def.kind),
-                        api_version(def),
-                        list.items.iter().map(|o| (**o).clone()).collect(),
-                    )
-                };
-            json!({ "kind": kind, "apiVersion": api_version, "metadata": meta, "items": items })
+        Render::Metadata => {
+            let items: Vec<Value> = list.items.iter().map(|o| partial(def, o)).collect();
+            let body = ListBody {
+                kind: "PartialObjectMetadataList",
+                api_version: "meta.k8s.io/v1",
+                metadata: &meta,
+                items,
+            };
+            serde_json::to_vec(&body)
         }
-    }
+        Render::Full => {
+            let kind = format!("{}List", def.kind);
+            let api_version = api_version(def);
+            let items: Vec<&Value> = list.items.iter().map(|o| o.as_ref()).collect();
+            serde_json::to_vec(&ListBody {
+                kind: &kind,
+                api_version: &api_version,
+                metadata: &meta,
+                items,
+            })
+        }
+    };
+    bytes.unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub(crate) mod defaults;
 mod delete;
 pub(crate) mod error;
 mod events;
+mod expiry;
 mod meta;
 pub(crate) mod patch;
 pub(crate) mod resources;
