@@ -560,3 +560,176 @@ async fn list_and_watch_resource_versions() {
     let r = api.get(&format!("{CMS}?limit=2&continue={token}")).await;
     assert_status(&r, 410, "Expired", "continue parameter is too old");
 }
+
+#[tokio::test]
+async fn watch_bookmarks_and_initial_events() {
+    let s = common::Server::start();
+    let api = Api::new(&s).await;
+    api.post(
+        CMS,
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "one"}}),
+    )
+    .await;
+    // Streaming list: current objects, then a bookmark marking their end.
+    let r = api
+        .get(&format!("{CMS}?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1"))
+        .await;
+    let text = match &r.body {
+        Value::String(t) => t.clone(),
+        other => other.to_string(),
+    };
+    let events: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events[0]["type"], "ADDED");
+    assert_eq!(events[0]["object"]["metadata"]["name"], "one");
+    assert_eq!(events[1]["type"], "BOOKMARK");
+    assert_eq!(
+        events[1]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
+    assert_eq!(events[1]["object"]["kind"], "ConfigMap");
+}
+
+#[tokio::test]
+async fn aggregated_discovery_and_collections() {
+    let s = common::Server::start();
+    let api = Api::new(&s).await;
+    let req = http::Request::builder()
+        .uri("/apis")
+        .header(
+            "accept",
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json",
+        )
+        .body(Body::empty())
+        .unwrap();
+    let resp = api.client.send(req).await.unwrap();
+    let ct = resp.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(
+        ct.contains("as=APIGroupDiscoveryList") && ct.contains("v=v2"),
+        "{ct}"
+    );
+    let body: Value =
+        serde_json::from_slice(&resp.into_body().collect_bytes().await.unwrap()).unwrap();
+    assert_eq!(body["kind"], "APIGroupDiscoveryList");
+    let apps = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["metadata"]["name"] == "apps")
+        .unwrap();
+    let deploy = apps["versions"][0]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resource"] == "deployments")
+        .unwrap();
+    assert_eq!(deploy["scope"], "Namespaced");
+    assert_eq!(deploy["shortNames"], json!(["deploy"]));
+    assert!(
+        deploy["subresources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["subresource"] == "scale")
+    );
+
+    // The built-in namespaces and the kubernetes Service exist from the start.
+    for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+        assert_eq!(
+            api.get(&format!("/api/v1/namespaces/{ns}")).await.code,
+            200,
+            "{ns}"
+        );
+    }
+    assert_eq!(
+        api.get("/api/v1/namespaces/default/services/kubernetes")
+            .await
+            .body["spec"]["ports"][0]["port"],
+        443
+    );
+
+    // deletecollection honours the selector; a dry-run delete keeps the object.
+    for (name, tier) in [("a", "x"), ("b", "x"), ("c", "y")] {
+        api.post(CMS, &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": {"tier": tier}}})).await;
+    }
+    let r = api
+        .call(
+            "DELETE",
+            &format!("{CMS}?labelSelector=tier%3Dx"),
+            "application/json",
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(count(&api, CMS).await, 1);
+    let r = api
+        .call(
+            "DELETE",
+            &format!("{CMS}/c?dryRun=All"),
+            "application/json",
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(r.code, 200);
+    assert_eq!(api.get(&format!("{CMS}/c")).await.code, 200);
+
+    // A terminating namespace refuses new objects.
+    api.post(
+        "/api/v1/namespaces",
+        &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "closing"}}),
+    )
+    .await;
+    api.post(
+        "/api/v1/namespaces/closing/configmaps",
+        &json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "held", "finalizers": ["example.com/hold"]}}),
+    )
+    .await;
+    api.call(
+        "DELETE",
+        "/api/v1/namespaces/closing",
+        "application/json",
+        Vec::new(),
+    )
+    .await;
+    let r = api
+        .post(
+            "/api/v1/namespaces/closing/configmaps",
+            &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "new"}}),
+        )
+        .await;
+    assert_status(&r, 403, "Forbidden", "because it is being terminated");
+}
+
+#[test]
+fn restart_reuses_certificates_and_kubeconfig() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut s = common::Server::start();
+    let files = [
+        "admin.kubeconfig",
+        "tls/ca.crt",
+        "tls/ca.key",
+        "tls/server.crt",
+        "tls/admin.crt",
+    ];
+    let read = |s: &common::Server| files.map(|f| std::fs::read(s.data_dir().join(f)).unwrap());
+    let before = read(&s);
+    let mode = std::fs::metadata(s.kubeconfig())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    s.kill();
+    s.spawn();
+    assert_eq!(read(&s), before, "a restart must not regenerate anything");
+    let printed = std::process::Command::new(env!("CARGO_BIN_EXE_sovedge"))
+        .args(["kubeconfig", "--data-dir"])
+        .arg(s.data_dir())
+        .output()
+        .unwrap();
+    assert!(printed.status.success());
+    assert_eq!(printed.stdout, before[0]);
+}
