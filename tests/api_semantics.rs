@@ -404,7 +404,7 @@ async fn object_lifecycle_semantics() {
             Vec::new(),
         )
         .await;
-    assert_eq!(r.code, 202, "{}", r.body);
+    assert_eq!(r.code, 200, "{}", r.body);
     let held = api.get(&format!("{CMS}/held")).await.body;
     assert!(held["metadata"]["deletionTimestamp"].is_string(), "{held}");
     let r = api
@@ -476,7 +476,7 @@ async fn object_lifecycle_semantics() {
             Vec::new(),
         )
         .await;
-    assert_eq!(r.code, 202, "{}", r.body);
+    assert_eq!(r.code, 200, "{}", r.body);
     assert_eq!(r.body["status"]["phase"], "Terminating");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while api.get("/api/v1/namespaces/doomed").await.code != 404 {
@@ -732,4 +732,87 @@ fn restart_reuses_certificates_and_kubeconfig() {
         .unwrap();
     assert!(printed.status.success());
     assert_eq!(printed.stdout, before[0]);
+}
+
+#[tokio::test]
+async fn scope_protection_and_escaped_names() {
+    let s = common::Server::start();
+    let api = Api::new(&s).await;
+    let r = api
+        .call(
+            "DELETE",
+            "/api/v1/namespaces/default",
+            "application/json",
+            Vec::new(),
+        )
+        .await;
+    assert_status(&r, 403, "Forbidden", "this namespace may not be deleted");
+    assert_eq!(
+        api.get("/api/v1/namespaces/default").await.body["status"]["phase"],
+        "Active"
+    );
+
+    // Writes across all namespaces are not a thing.
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "default"}});
+    assert_status(
+        &api.post("/api/v1/configmaps", &cm).await,
+        405,
+        "MethodNotAllowed",
+        "",
+    );
+    let r = api
+        .call(
+            "DELETE",
+            "/api/v1/configmaps",
+            "application/json",
+            Vec::new(),
+        )
+        .await;
+    assert_status(&r, 405, "MethodNotAllowed", "");
+    let r = api
+        .call(
+            "DELETE",
+            "/api/v1/namespaces",
+            "application/json",
+            Vec::new(),
+        )
+        .await;
+    assert_status(&r, 405, "MethodNotAllowed", "");
+
+    // Names with characters clients escape in URLs.
+    let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "system:test-reader"},
+        "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]});
+    assert_eq!(
+        api.post("/apis/rbac.authorization.k8s.io/v1/clusterroles", &role)
+            .await
+            .code,
+        201
+    );
+    let got = api
+        .get("/apis/rbac.authorization.k8s.io/v1/clusterroles/system%3Atest-reader")
+        .await;
+    assert_eq!(got.code, 200, "{}", got.body);
+    assert_eq!(
+        api.get("/apis/rbac.authorization.k8s.io/v1/clusterroles/a%2Fb")
+            .await
+            .code,
+        404
+    );
+
+    // A replace naming another object's uid is a failed precondition.
+    let r = api
+        .post(
+            CMS,
+            &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "u"}}),
+        )
+        .await;
+    let mut stale = r.body.clone();
+    stale["metadata"]["uid"] = json!("00000000-0000-0000-0000-000000000000");
+    stale["metadata"]["resourceVersion"] = json!("");
+    assert_status(
+        &api.put(&format!("{CMS}/u"), &stale).await,
+        409,
+        "Conflict",
+        "Precondition failed: UID",
+    );
 }

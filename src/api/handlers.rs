@@ -33,7 +33,17 @@ fn not_found() -> ApiError {
 }
 
 pub(crate) fn parse_target(path: &str) -> Result<Target> {
-    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    // Segments are split before they are decoded, and a decoded segment
+    // may not contain a slash, so an escaped name cannot reach other keys.
+    let decoded: Vec<String> = path
+        .trim_matches('/')
+        .split('/')
+        .map(super::query::decode)
+        .collect();
+    if decoded.iter().any(|s| s.is_empty() || s.contains('/')) {
+        return Err(not_found());
+    }
+    let segs: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let (group, version, rest) = match segs.as_slice() {
         ["api", v, rest @ ..] => ("", *v, rest),
         ["apis", g, v, rest @ ..] => (*g, *v, rest),
@@ -99,13 +109,33 @@ pub(crate) fn render_of(headers: &axum::http::HeaderMap) -> Render {
 }
 
 pub(crate) async fn resource(State(state): State<Arc<AppState>>, req: Request) -> Response {
-    match handle(&state, req).await {
+    let result = if req.method() == Method::GET {
+        handle(state, req).await
+    } else {
+        // A write runs to its end (and its follow-up work is started) even
+        // when the client goes away mid-request.
+        match tokio::spawn(handle(state, req)).await {
+            Ok(r) => r,
+            Err(e) => Err(ApiError::internal(format!("request handler failed: {e}"))),
+        }
+    };
+    match result {
         Ok(resp) => resp,
         Err(e) => status_response(&e),
     }
 }
 
-async fn handle(state: &AppState, req: Request) -> Result<Response> {
+fn with_name(mut v: serde_json::Value, name: &str) -> serde_json::Value {
+    if let Some(m) = v.as_object_mut() {
+        let meta = m.entry("metadata").or_insert_with(|| json!({}));
+        if let Some(meta) = meta.as_object_mut() {
+            meta.entry("name").or_insert_with(|| json!(name));
+        }
+    }
+    v
+}
+
+async fn handle(state: Arc<AppState>, req: Request) -> Result<Response> {
     let (parts, body) = req.into_parts();
     let target = parse_target(parts.uri.path())?;
     let query = Query::parse(parts.uri.query());
@@ -125,12 +155,26 @@ async fn handle(state: &AppState, req: Request) -> Result<Response> {
             Some(Subresource::Status)
         }
         Some("scale") if def.subresources.contains(&Subresource::Scale) => Some(Subresource::Scale),
-        Some("binding") if def.kind == "Pod" => {
+        Some("binding") if def.kind == "Pod" && parts.method == Method::POST => {
+            let body_value = parse_body(&body, &parts.headers)?;
+            let body_name = body_value
+                .pointer("/metadata/name")
+                .and_then(serde_json::Value::as_str);
+            if body_name.is_some_and(|n| Some(n) != target.name.as_deref()) {
+                return Err(ApiError::bad_request(
+                    "name in the binding does not match the pod name in the URL",
+                ));
+            }
             let binding = resources::find("", "v1", "bindings").ok_or_else(not_found)?;
             let mut opts = query.write_opts()?;
             opts.user = user;
             let out = registry
-                .create(binding, ns, parse_body(&body, &parts.headers)?, &opts)
+                .create(
+                    binding,
+                    ns,
+                    with_name(body_value, target.name.as_deref().unwrap_or("")),
+                    &opts,
+                )
                 .await?;
             return Ok(json(201, &out.object));
         }
@@ -141,6 +185,17 @@ async fn handle(state: &AppState, req: Request) -> Result<Response> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    // Across all namespaces a namespaced resource can only be read.
+    if def.namespaced && ns.is_none() && parts.method != Method::GET {
+        return Err(ApiError::method_not_allowed(def));
+    }
+    if def.kind == "Namespace"
+        && def.group.is_empty()
+        && parts.method == Method::DELETE
+        && target.name.is_none()
+    {
+        return Err(ApiError::method_not_allowed(def));
+    }
     match (parts.method, target.name.as_deref()) {
         (Method::GET, Some(name)) => {
             if sub == Some(Subresource::Scale) {
@@ -148,7 +203,12 @@ async fn handle(state: &AppState, req: Request) -> Result<Response> {
             }
             if query.flag("watch") {
                 let mut q = query;
-                q.0.insert("fieldSelector".into(), format!("metadata.name={name}"));
+                let by_name = format!("metadata.name={name}");
+                let combined = match q.get("fieldSelector").filter(|f| !f.is_empty()) {
+                    Some(f) => format!("{f},{by_name}"),
+                    None => by_name,
+                };
+                q.0.insert("fieldSelector".into(), combined);
                 return watch::serve(registry.clone(), def, ns, &q, render).await;
             }
             let obj = registry.get(def, ns, name)?;
@@ -196,7 +256,9 @@ async fn handle(state: &AppState, req: Request) -> Result<Response> {
             wopts.user = user;
             match registry.delete(def, ns, name, &opts, &wopts).await? {
                 Deleted::Gone(obj) => Ok(json(200, &success(def, &obj))),
-                Deleted::Pending(obj) => Ok(json(202, &obj)),
+                // Upstream answers 200 with the object while finalizers or
+                // termination hold it.
+                Deleted::Pending(obj) => Ok(json(200, &obj)),
             }
         }
         (Method::DELETE, None) => {

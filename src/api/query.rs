@@ -125,7 +125,7 @@ impl Query {
     }
 }
 
-fn decode(s: &str) -> String {
+pub(crate) fn decode(s: &str) -> String {
     let s = s.replace('+', " ");
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

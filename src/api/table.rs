@@ -780,6 +780,31 @@ pub(crate) fn render_event(
     }
 }
 
+/// List items, written from their stored JSON where there is one.
+struct StoredItems<'a> {
+    items: &'a [Arc<Value>],
+    raw: &'a [Option<Arc<[u8]>>],
+}
+
+impl serde::Serialize for StoredItems<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(self.items.len()))?;
+        for (i, item) in self.items.iter().enumerate() {
+            match self
+                .raw
+                .get(i)
+                .and_then(|r| r.as_deref())
+                .and_then(|b| serde_json::from_slice::<&serde_json::value::RawValue>(b).ok())
+            {
+                Some(raw) => seq.serialize_element(raw)?,
+                None => seq.serialize_element(item.as_ref())?,
+            }
+        }
+        seq.end()
+    }
+}
+
 /// A list as response bytes; items are serialized straight from the store's
 /// shared copies, without cloning them.
 pub(crate) fn render_list(
@@ -828,7 +853,10 @@ pub(crate) fn render_list(
         Render::Full => {
             let kind = format!("{}List", def.kind);
             let api_version = api_version(def);
-            let items: Vec<&Value> = list.items.iter().map(|o| o.as_ref()).collect();
+            let items = StoredItems {
+                items: &list.items,
+                raw: &list.raw,
+            };
             serde_json::to_vec(&ListBody {
                 kind: &kind,
                 api_version: &api_version,

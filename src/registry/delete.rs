@@ -28,6 +28,9 @@ pub(crate) enum Deleted {
     Pending(Value),
 }
 
+/// Namespaces the cluster cannot do without, as upstream protects them.
+const PROTECTED_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public"];
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Propagation {
     Orphan,
@@ -61,7 +64,32 @@ fn owned_by(obj: &Value, uid: &str) -> bool {
 }
 
 impl Registry {
+    /// Deletes, retrying on a concurrent change when the client gave no
+    /// precondition (upstream never reports such a conflict).
     pub(crate) async fn delete(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        name: &str,
+        opts: &DeleteOpts,
+        wopts: &WriteOpts,
+    ) -> Result<Deleted> {
+        let unconditional = opts.precondition_rv.is_none() && opts.precondition_uid.is_none();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.delete_once(def, ns, name, opts, wopts).await {
+                Err(e)
+                    if e.code == 409 && e.reason == "Conflict" && unconditional && attempt < 5 =>
+                {
+                    continue;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn delete_once(
         &self,
         def: &ResourceDef,
         ns: Option<&str>,
@@ -101,18 +129,23 @@ impl Registry {
             ));
         }
         let is_namespace = def.group.is_empty() && def.kind == "Namespace";
-        if wopts.dry_run {
-            return Ok(Deleted::Gone(current));
+        if is_namespace && PROTECTED_NAMESPACES.contains(&name) {
+            return Err(ApiError::forbidden(
+                def,
+                name,
+                "this namespace may not be deleted",
+            ));
         }
-        if propagation == Propagation::Orphan {
-            self.orphan_dependents(meta::uid(&current)).await;
-        }
-        if is_namespace || !meta::finalizers(&current).is_empty() {
-            if meta::is_deleting(&current) {
-                return Ok(Deleted::Pending(
-                    self.present(def, &current).as_ref().clone(),
-                ));
+        let pending = is_namespace || !meta::finalizers(&current).is_empty();
+        if pending && meta::is_deleting(&current) {
+            if is_namespace && !wopts.dry_run {
+                self.terminate_namespace(name.to_string());
             }
+            return Ok(Deleted::Pending(
+                self.present(def, &current).as_ref().clone(),
+            ));
+        }
+        if pending {
             let mut new = (*current).clone();
             let m = meta_mut(&mut new);
             m.insert("deletionTimestamp".into(), json!(meta::now()));
@@ -122,6 +155,11 @@ impl Registry {
             );
             if is_namespace {
                 new["status"]["phase"] = json!("Terminating");
+            }
+            if wopts.dry_run {
+                return Ok(Deleted::Pending(
+                    self.present(def, &Arc::new(new)).as_ref().clone(),
+                ));
             }
             let stored = self
                 .store
@@ -135,9 +173,15 @@ impl Registry {
             if is_namespace {
                 self.terminate_namespace(name.to_string());
             }
+            if propagation == Propagation::Orphan {
+                self.orphan_dependents(meta::uid(&current)).await;
+            }
             return Ok(Deleted::Pending(
                 self.present(def, &stored).as_ref().clone(),
             ));
+        }
+        if wopts.dry_run {
+            return Ok(Deleted::Gone(current));
         }
         if propagation == Propagation::Foreground {
             self.delete_dependents(meta::uid(&current).to_string())
@@ -151,8 +195,10 @@ impl Registry {
             })
             .await
             .map_err(|e| store_error(def, name, e))?;
-        if propagation == Propagation::Background {
-            self.collect_dependents(meta::uid(&gone).to_string());
+        match propagation {
+            Propagation::Background => self.collect_dependents(meta::uid(&gone).to_string()),
+            Propagation::Orphan => self.orphan_dependents(meta::uid(&gone)).await,
+            Propagation::Foreground => {}
         }
         Ok(Deleted::Gone(self.present(def, &gone)))
     }
@@ -280,7 +326,26 @@ impl Registry {
     /// Empties a terminating namespace, then removes it.
     pub(crate) fn terminate_namespace(&self, ns: String) {
         let registry = self.clone();
+        {
+            let mut active = self.terminating.lock().unwrap_or_else(|e| e.into_inner());
+            if !active.insert(ns.clone()) {
+                return;
+            }
+        }
         tokio::spawn(async move {
+            registry.empty_namespace(&ns).await;
+            registry
+                .terminating
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&ns);
+        });
+    }
+
+    async fn empty_namespace(&self, ns: &str) {
+        let registry = self;
+        let ns = ns.to_string();
+        {
             loop {
                 let mut left = 0;
                 for def in RESOURCES.iter().filter(|d| {
@@ -314,7 +379,7 @@ impl Registry {
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-        });
+        }
     }
 
     /// Drops the `kubernetes` finalizer of an emptied namespace; true when

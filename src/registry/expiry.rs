@@ -47,7 +47,8 @@ impl Registry {
             let ns = ev.pointer("/metadata/namespace").and_then(Value::as_str);
             let op = Op::Delete {
                 key: key(def, ns, meta::name(&ev)),
-                expected: None,
+                // Only the version found expired: a concurrent update wins.
+                expected: Some(crate::store::revision_of(&ev)),
             };
             if self.store.write(op).await.is_ok() {
                 n += 1;

@@ -41,6 +41,8 @@ pub(crate) struct UserInfo {
 #[derive(Clone)]
 pub(crate) struct Registry {
     store: Store,
+    /// Namespaces whose termination task is running.
+    terminating: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 /// Where objects of `def` are kept: events.k8s.io Events share storage
@@ -93,6 +95,8 @@ pub(crate) struct ListOpts {
 pub(crate) struct ListResult {
     pub(crate) rev: u64,
     pub(crate) items: Vec<Arc<Value>>,
+    /// Stored JSON of the items, when they are served as stored.
+    pub(crate) raw: Vec<Option<Arc<[u8]>>>,
     pub(crate) continue_token: Option<String>,
     pub(crate) remaining: Option<usize>,
 }
@@ -151,7 +155,10 @@ pub(crate) fn store_error(def: &ResourceDef, name: &str, e: store::Error) -> Api
 
 impl Registry {
     pub(crate) fn new(store: Store) -> Registry {
-        Registry { store }
+        Registry {
+            store,
+            terminating: Default::default(),
+        }
     }
 
     /// The object as a client of `def`'s version sees it.
@@ -209,6 +216,7 @@ impl Registry {
             return Ok(ListResult {
                 rev: self.store.revision(),
                 items,
+                raw: Vec::new(),
                 continue_token: None,
                 remaining: None,
             });
@@ -227,6 +235,12 @@ impl Registry {
             }
             (Some(token), None, _) => {
                 let token = decode_continue(token)?;
+                // A token only continues the list it came from.
+                if !token.start.starts_with(&prefix(def, ns)) {
+                    return Err(ApiError::bad_request(
+                        "continue key is not valid: does not match the requested list",
+                    ));
+                }
                 if token.rv < self.store.compacted() {
                     return Err(ApiError::expired(
                         "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
@@ -286,9 +300,16 @@ impl Registry {
             .map(|start| encode_continue(page.rev, start));
         let remaining = continue_token.as_ref().map(|_| page.remaining);
         let items = page.items.iter().map(|o| self.present(def, o)).collect();
+        // events.k8s.io Events are converted, so their stored bytes do not fit.
+        let raw = if def.group == "events.k8s.io" {
+            Vec::new()
+        } else {
+            page.raw
+        };
         Ok(ListResult {
             rev: page.rev,
             items,
+            raw,
             continue_token,
             remaining,
         })

@@ -160,6 +160,11 @@ fn has_generation(def: &ResourceDef, obj: &Value) -> bool {
     def.subresources.contains(&Subresource::Status) || obj.get("spec").is_some()
 }
 
+/// Store key of a namespace object.
+fn namespace_key(ns: &str) -> String {
+    format!("/namespaces//{ns}")
+}
+
 impl Registry {
     fn namespace_usable(&self, def: &ResourceDef, ns: &str, name: &str) -> Result<()> {
         let ns_def = super::resources::find("", "v1", "namespaces")
@@ -294,9 +299,16 @@ impl Registry {
             .write(Op::Create {
                 key: key(def, ns.filter(|_| def.namespaced), &name),
                 value: obj,
+                guard: ns.filter(|_| def.namespaced).map(namespace_key),
             })
             .await
-            .map_err(|e| store_error(def, &name, e))?;
+            .map_err(|e| match (e, ns) {
+                (crate::store::Error::GuardFailed(_), Some(ns)) => self
+                    .namespace_usable(def, ns, &name)
+                    .err()
+                    .unwrap_or_else(|| ApiError::internal("namespace check failed")),
+                (e, _) => store_error(def, &name, e),
+            })?;
         Ok(Outcome {
             object: self.present(def, &stored).as_ref().clone(),
             warnings,
@@ -341,27 +353,70 @@ impl Registry {
                 "the namespace of the provided object does not match the namespace sent on the request",
             ));
         }
+        // "0" (like no version at all) asks for an unconditional update.
         let expected = match body
             .pointer("/metadata/resourceVersion")
             .and_then(Value::as_str)
         {
-            Some(s) if !s.is_empty() => Some(super::parse_rv(s)?),
+            Some(s) if !s.is_empty() && s != "0" => Some(super::parse_rv(s)?),
             _ => None,
         };
+        let body_uid = body
+            .pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty())
+            .map(String::from);
         let mut warnings = Vec::new();
         let mut incoming = decode(def, &body, opts.validation, &mut warnings)?;
         if def.group == "events.k8s.io" {
             incoming = events::to_core(&incoming);
         }
-        let current = self
-            .store
-            .get(&key(def, ns, name))
-            .ok_or_else(|| ApiError::not_found(def, name))?;
-        let mut out = self
-            .commit_update(def, ns, name, &current, incoming, sub, expected, opts)
-            .await?;
-        out.warnings = warnings;
-        Ok(out)
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let current = self
+                .store
+                .get(&key(def, ns, name))
+                .ok_or_else(|| ApiError::not_found(def, name))?;
+            if let Some(uid) = &body_uid
+                && uid != meta::uid(&current)
+            {
+                return Err(ApiError::conflict(
+                    def,
+                    name,
+                    &format!(
+                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                        meta::uid(&current)
+                    ),
+                ));
+            }
+            match self
+                .commit_update(
+                    def,
+                    ns,
+                    name,
+                    &current,
+                    incoming.clone(),
+                    sub,
+                    expected,
+                    opts,
+                )
+                .await
+            {
+                // Without a resourceVersion the client did not ask for a
+                // precondition: a concurrent writer is not its conflict.
+                Err(e)
+                    if e.code == 409
+                        && e.reason == "Conflict"
+                        && expected.is_none()
+                        && attempt < PATCH_RETRIES => {}
+                Ok(mut out) => {
+                    out.warnings = warnings;
+                    return Ok(out);
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Builds the new object from the stored one and the client's, then

@@ -7,8 +7,13 @@
 use super::Result;
 
 pub(crate) enum Change {
-    Put { key: String, value: Vec<u8> },
-    Delete { key: String },
+    Put {
+        key: String,
+        value: std::sync::Arc<[u8]>,
+    },
+    Delete {
+        key: String,
+    },
 }
 
 pub(crate) struct Loaded {

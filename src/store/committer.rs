@@ -1,14 +1,13 @@
 //! The single writer: batches concurrent requests into one durable commit.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::backend::{Backend, Change};
-use super::{Error, Event, EventType, IsEphemeral, Op, Result, State, revision_of};
+use super::{Entry, Error, Event, EventType, IsEphemeral, Op, Result, State, revision_of};
 
 pub(super) const BROADCAST_CAPACITY: usize = 8192;
 const QUEUE: usize = 1024;
@@ -29,8 +28,10 @@ pub(super) fn spawn(
     events: broadcast::Sender<Arc<Event>>,
     ceiling: u64,
     ephemeral: IsEphemeral,
-) -> Result<(SyncSender<Request>, std::thread::JoinHandle<()>)> {
-    let (tx, rx) = sync_channel(QUEUE);
+) -> Result<(mpsc::Sender<Request>, std::thread::JoinHandle<()>)> {
+    // Async senders wait for room without blocking runtime threads; the
+    // committer is a plain thread that blocks on the queue.
+    let (tx, rx) = mpsc::channel(QUEUE);
     let mut committer = Committer {
         backend,
         state,
@@ -60,8 +61,8 @@ struct Planned {
 }
 
 impl Committer {
-    fn run(&mut self, rx: Receiver<Request>) {
-        while let Ok(first) = rx.recv() {
+    fn run(&mut self, mut rx: mpsc::Receiver<Request>) {
+        while let Some(first) = rx.blocking_recv() {
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH {
                 match rx.try_recv() {
@@ -84,7 +85,7 @@ impl Committer {
                 },
                 _ => Change::Put {
                     key: e.key.to_string(),
-                    value: serde_json::to_vec(&*e.object).unwrap_or_default(),
+                    value: e.json.clone(),
                 },
             });
         }
@@ -117,9 +118,11 @@ impl Committer {
                             state.objects.remove(&event.key);
                         }
                         _ => {
-                            state
-                                .objects
-                                .insert(event.key.clone(), event.object.clone());
+                            let entry = Entry {
+                                value: event.object.clone(),
+                                json: event.json.clone(),
+                            };
+                            state.objects.insert(event.key.clone(), entry);
                         }
                     }
                     state.rev = event.rev;
@@ -146,10 +149,20 @@ impl Committer {
             let key = req.op.key();
             let current = match overlay.get(key) {
                 Some(v) => v.clone(),
-                None => state.objects.get(key).cloned(),
+                None => state.objects.get(key).map(|e| e.value.clone()),
             };
             let next = rev + 1;
+            let guard_ok = |g: &str| {
+                let v = match overlay.get(g) {
+                    Some(v) => v.clone(),
+                    None => state.objects.get(g).map(|e| e.value.clone()),
+                };
+                v.is_some_and(|v| v.pointer("/metadata/deletionTimestamp").is_none())
+            };
             let planned = match (&req.op, current) {
+                (Op::Create { guard: Some(g), .. }, _) if !guard_ok(g) => {
+                    Err(Error::GuardFailed(g.clone()))
+                }
                 (Op::Create { .. }, Some(_)) => Err(Error::AlreadyExists(key.to_string())),
                 (Op::Create { value, .. }, None) => {
                     Ok((EventType::Added, with_rev(value.clone(), next), None))
@@ -179,6 +192,7 @@ impl Committer {
             };
             outcomes.push(planned.map(|(kind, object, prev)| {
                 rev = next;
+                let json: Arc<[u8]> = serde_json::to_vec(&object).unwrap_or_default().into();
                 let object = Arc::new(object);
                 overlay.insert(key, (kind != EventType::Deleted).then(|| object.clone()));
                 Planned {
@@ -188,6 +202,7 @@ impl Committer {
                         kind,
                         key: Arc::from(key),
                         object,
+                        json,
                         prev,
                     },
                 }

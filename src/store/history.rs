@@ -11,9 +11,13 @@ use super::{Error, Event, Result};
 /// Events kept for resuming watches. Upstream keeps a comparable window
 /// (its watch cache); older revisions answer 410 Gone and clients relist.
 const CAPACITY: usize = 20_000;
+/// And at most this many bytes of (JSON) objects, so that large objects
+/// updated often cannot exhaust a small box's memory.
+const MAX_BYTES: usize = 64 * 1024 * 1024;
 
 pub(super) struct History {
     events: VecDeque<Arc<Event>>,
+    bytes: usize,
     /// Revisions up to this one are not (fully) in the window.
     compacted: u64,
 }
@@ -22,6 +26,7 @@ impl History {
     pub(super) fn new(start: u64) -> History {
         History {
             events: VecDeque::new(),
+            bytes: 0,
             compacted: start,
         }
     }
@@ -31,12 +36,15 @@ impl History {
     }
 
     pub(super) fn push(&mut self, event: Arc<Event>) {
-        if self.events.len() == CAPACITY
-            && let Some(old) = self.events.pop_front()
-        {
+        self.bytes += event.json.len();
+        self.events.push_back(event);
+        while self.events.len() > CAPACITY || (self.bytes > MAX_BYTES && self.events.len() > 1) {
+            let Some(old) = self.events.pop_front() else {
+                break;
+            };
+            self.bytes -= old.json.len();
             self.compacted = old.rev;
         }
-        self.events.push_back(event);
     }
 
     fn after(&self, rev: u64) -> Result<impl DoubleEndedIterator<Item = &Arc<Event>>> {

@@ -51,6 +51,8 @@ pub(crate) enum Error {
     Commit(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("decode stored object {0}")]
     Decode(String, #[source] serde_json::Error),
+    #[error("{0} does not exist or is being deleted")]
+    GuardFailed(String),
     #[error("store committer has stopped")]
     Stopped,
     #[error("start store committer")]
@@ -92,6 +94,8 @@ pub(crate) struct Event {
     pub(crate) kind: EventType,
     pub(crate) key: Arc<str>,
     pub(crate) object: Arc<Value>,
+    /// `object` encoded as JSON.
+    pub(crate) json: Arc<[u8]>,
     /// The object before the change; `None` for additions.
     pub(crate) prev: Option<Arc<Value>>,
 }
@@ -100,9 +104,12 @@ pub(crate) struct Event {
 /// concurrency); `None` writes unconditionally.
 #[derive(Debug)]
 pub(crate) enum Op {
+    /// `guard`: a key that must exist and not be deleting for the create
+    /// to commit (the namespace), checked atomically with the write.
     Create {
         key: String,
         value: Value,
+        guard: Option<String>,
     },
     Update {
         key: String,
@@ -123,8 +130,16 @@ impl Op {
     }
 }
 
+/// A current object and its JSON encoding, kept together so reads can
+/// answer with the stored bytes instead of serializing again.
+#[derive(Clone)]
+pub(crate) struct Entry {
+    pub(crate) value: Arc<Value>,
+    pub(crate) json: Arc<[u8]>,
+}
+
 pub(crate) struct State {
-    objects: BTreeMap<Arc<str>, Arc<Value>>,
+    objects: BTreeMap<Arc<str>, Entry>,
     rev: u64,
     history: History,
 }
@@ -136,7 +151,7 @@ pub(crate) type WatchFrom = (Vec<Arc<Event>>, u64, broadcast::Receiver<Arc<Event
 #[derive(Clone)]
 pub(crate) struct Store {
     state: Arc<RwLock<State>>,
-    tx: std::sync::mpsc::SyncSender<committer::Request>,
+    tx: tokio::sync::mpsc::Sender<committer::Request>,
     events: broadcast::Sender<Arc<Event>>,
     #[cfg_attr(not(test), allow(dead_code))]
     committer: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
@@ -149,6 +164,8 @@ pub(crate) type IsEphemeral = fn(&str) -> bool;
 pub(crate) struct Page {
     pub(crate) rev: u64,
     pub(crate) items: Vec<Arc<Value>>,
+    /// The stored JSON of each item, where the item is current.
+    pub(crate) raw: Vec<Option<Arc<[u8]>>>,
     /// Key of the last returned item when more remain.
     pub(crate) more_after: Option<String>,
     /// How many items remain beyond this page.
@@ -170,7 +187,13 @@ impl Store {
         for (key, bytes) in loaded.objects {
             let value: Value =
                 serde_json::from_slice(&bytes).map_err(|e| Error::Decode(key.clone(), e))?;
-            objects.insert(Arc::from(key), Arc::new(value));
+            objects.insert(
+                Arc::from(key),
+                Entry {
+                    value: Arc::new(value),
+                    json: Arc::from(bytes),
+                },
+            );
         }
         let state = Arc::new(RwLock::new(State {
             objects,
@@ -204,7 +227,7 @@ impl Store {
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<Arc<Value>> {
-        self.read().objects.get(key).cloned()
+        self.read().objects.get(key).map(|e| e.value.clone())
     }
 
     /// Lists keys under `prefix` in key order, after `start_after`, at
@@ -226,14 +249,16 @@ impl Store {
         };
         let in_prefix = |k: &str| k.starts_with(prefix);
         let mut items = Vec::new();
+        let mut raw = Vec::new();
         let mut more_after = None;
         let mut remaining = 0;
-        let mut push = |key: &str, value: &Arc<Value>| {
+        let mut push = |key: &str, value: &Arc<Value>, json: Option<&Arc<[u8]>>| {
             if !filter(value) {
                 return;
             }
             if limit == 0 || items.len() < limit {
                 items.push(value.clone());
+                raw.push(json.cloned());
                 if limit != 0 && items.len() == limit {
                     more_after = Some(key.to_string());
                 }
@@ -246,8 +271,8 @@ impl Store {
                 .objects
                 .range::<str, _>((lower, std::ops::Bound::Unbounded))
                 .take_while(|(k, _)| in_prefix(k));
-            for (k, v) in range {
-                push(k, v);
+            for (k, e) in range {
+                push(k, &e.value, Some(&e.json));
             }
         } else {
             // An older snapshot: undo the changes made after `rev`.
@@ -256,17 +281,18 @@ impl Store {
                 .objects
                 .range::<str, _>((lower, std::ops::Bound::Unbounded))
                 .take_while(|(k, _)| in_prefix(k))
-                .map(|(k, v)| (k.clone(), Some(v.clone())));
-            let mut merged: BTreeMap<Arc<str>, Option<Arc<Value>>> = current.collect();
+                .map(|(k, e)| (k.clone(), Some((e.value.clone(), Some(e.json.clone())))));
+            type Snap = Option<(Arc<Value>, Option<Arc<[u8]>>)>;
+            let mut merged: BTreeMap<Arc<str>, Snap> = current.collect();
             for (k, v) in overlay {
                 let after_start = start_after.is_none_or(|s| &*k > s);
                 if after_start {
-                    merged.insert(k, v);
+                    merged.insert(k, v.map(|v| (v, None)));
                 }
             }
             for (k, v) in merged.iter() {
-                if let Some(v) = v {
-                    push(k, v);
+                if let Some((v, json)) = v {
+                    push(k, v, json.as_ref());
                 }
             }
         }
@@ -276,6 +302,7 @@ impl Store {
         Ok(Page {
             rev,
             items,
+            raw,
             more_after,
             remaining,
         })
@@ -308,7 +335,7 @@ impl Store {
                 std::ops::Bound::Unbounded,
             ))
             .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(_, v)| v.clone())
+            .map(|(_, e)| e.value.clone())
             .collect();
         (state.rev, items, rx)
     }
@@ -337,6 +364,7 @@ impl Store {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(committer::Request { op, reply })
+            .await
             .map_err(|_| Error::Stopped)?;
         rx.await.map_err(|_| Error::Stopped)?
     }

@@ -60,7 +60,7 @@ impl Backend for RedbBackend {
                 for change in changes {
                     match change {
                         Change::Put { key, value } => {
-                            table.insert(key.as_str(), value.as_slice())?;
+                            table.insert(key.as_str(), &value[..])?;
                         }
                         Change::Delete { key } => {
                             table.remove(key.as_str())?;

@@ -9,6 +9,10 @@ const CEILING: &[u8] = b"\0meta/revision-ceiling";
 /// calls `flush` so that nothing is acknowledged before it is on disk.
 pub(crate) struct SledBackend {
     db: sled::Db,
+    /// Set when a flush failed after a batch was applied: sled may still
+    /// persist that batch later, so no further commit is accepted until a
+    /// restart reloads what is really on disk.
+    poisoned: bool,
 }
 
 fn boxed<E: std::error::Error + Send + Sync + 'static>(
@@ -29,7 +33,10 @@ impl SledBackend {
                 path: path.display().to_string(),
                 source: boxed(e),
             })?;
-        Ok(SledBackend { db })
+        Ok(SledBackend {
+            db,
+            poisoned: false,
+        })
     }
 }
 
@@ -57,17 +64,25 @@ impl Backend for SledBackend {
         let mut batch = sled::Batch::default();
         for change in changes {
             match change {
-                Change::Put { key, value } => batch.insert(key.as_bytes(), value.as_slice()),
+                Change::Put { key, value } => batch.insert(key.as_bytes(), &value[..]),
                 Change::Delete { key } => batch.remove(key.as_bytes()),
             }
         }
         if let Some(c) = ceiling {
             batch.insert(CEILING, &c.to_be_bytes());
         }
+        if self.poisoned {
+            return Err(Error::Commit(
+                "an earlier flush failed; restart to reload the store".into(),
+            ));
+        }
         self.db
             .apply_batch(batch)
             .map_err(|e| Error::Commit(boxed(e)))?;
-        self.db.flush().map_err(|e| Error::Commit(boxed(e)))?;
+        if let Err(e) = self.db.flush() {
+            self.poisoned = true;
+            return Err(Error::Commit(boxed(e)));
+        }
         Ok(())
     }
 }

@@ -30,6 +30,7 @@ async fn suite(kind: BackendKind) {
         .write(Op::Create {
             key: "cm/default/a".into(),
             value: obj("a"),
+            guard: None,
         })
         .await
         .unwrap();
@@ -39,7 +40,8 @@ async fn suite(kind: BackendKind) {
         store
             .write(Op::Create {
                 key: "cm/default/a".into(),
-                value: obj("a")
+                value: obj("a"),
+                guard: None
             })
             .await,
         Err(Error::AlreadyExists(_))
@@ -68,6 +70,7 @@ async fn suite(kind: BackendKind) {
         .write(Op::Create {
             key: "cm/default/b".into(),
             value: obj("b"),
+            guard: None,
         })
         .await
         .unwrap();
@@ -75,6 +78,7 @@ async fn suite(kind: BackendKind) {
         .write(Op::Create {
             key: "cm/other/c".into(),
             value: obj("c"),
+            guard: None,
         })
         .await
         .unwrap();
@@ -126,6 +130,7 @@ async fn suite(kind: BackendKind) {
         .write(Op::Create {
             key: "cm/default/d".into(),
             value: obj("d"),
+            guard: None,
         })
         .await
         .unwrap();
@@ -147,6 +152,7 @@ async fn suite(kind: BackendKind) {
         .write(Op::Create {
             key: "cm/default/e".into(),
             value: obj("e"),
+            guard: None,
         })
         .await
         .unwrap();
@@ -212,6 +218,7 @@ async fn concurrent_writers_share_commits() {
                 .write(Op::Create {
                     key: format!("cm/default/{i}"),
                     value: obj("x"),
+                    guard: None,
                 })
                 .await
                 .unwrap();
@@ -236,6 +243,7 @@ async fn ephemeral_writes_stay_off_the_disk() {
         .write(Op::Create {
             key: "leases/kube-node-lease/n1".into(),
             value: obj("n1"),
+            guard: None,
         })
         .await
         .unwrap();
