@@ -335,3 +335,114 @@ fn delete_cascade_policies() {
         }
     }
 }
+
+/// kubectl 1.32+ sends the bodies of its typed commands as protobuf.
+#[test]
+fn typed_commands_of_current_kubectl() {
+    let s = Server::start();
+    for v in KUBECTL_VERSIONS {
+        let ns = format!("typed-{}", v.replace('.', "-"));
+        s.ok(v, &["create", "namespace", &ns]);
+        s.ok(
+            v,
+            &[
+                "-n",
+                &ns,
+                "create",
+                "configmap",
+                "cfg",
+                "--from-literal=a=b",
+                "--from-literal=c=d",
+            ],
+        );
+        let cm = json(&s.ok(v, &["-n", &ns, "get", "cm", "cfg", "-o", "json"]));
+        assert_eq!(cm["data"], serde_json::json!({"a": "b", "c": "d"}));
+        assert!(cm["metadata"].get("generateName").is_none(), "{cm}");
+
+        s.ok(
+            v,
+            &[
+                "-n",
+                &ns,
+                "create",
+                "deployment",
+                "web",
+                "--image=nginx:1.27",
+                "--replicas=0",
+                "--port=80",
+            ],
+        );
+        let dep = json(&s.ok(v, &["-n", &ns, "get", "deploy", "web", "-o", "json"]));
+        assert_eq!(
+            dep["spec"]["replicas"], 0,
+            "an explicit zero survives: {dep}"
+        );
+        let c = &dep["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(c["image"], "nginx:1.27");
+        assert_eq!(
+            c["ports"],
+            serde_json::json!([{"containerPort": 80, "protocol": "TCP"}])
+        );
+        assert_eq!(dep["spec"]["selector"]["matchLabels"]["app"], "web");
+
+        s.ok(
+            v,
+            &[
+                "-n",
+                &ns,
+                "create",
+                "secret",
+                "generic",
+                "pw",
+                "--from-literal=password=hunter2",
+            ],
+        );
+        let secret = json(&s.ok(v, &["-n", &ns, "get", "secret", "pw", "-o", "json"]));
+        assert_eq!(secret["data"]["password"], "aHVudGVyMg==");
+        assert_eq!(secret["type"], "Opaque");
+
+        s.ok(
+            v,
+            &[
+                "-n",
+                &ns,
+                "create",
+                "ingress",
+                "site",
+                "--rule=example.com/app=web:80",
+            ],
+        );
+        let ing = json(&s.ok(v, &["-n", &ns, "get", "ingress", "site", "-o", "json"]));
+        assert_eq!(
+            ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"]["number"],
+            80
+        );
+
+        s.ok(
+            v,
+            &[
+                "-n",
+                &ns,
+                "create",
+                "job",
+                "once",
+                "--image=busybox",
+                "--",
+                "echo",
+                "hi",
+            ],
+        );
+        let job = json(&s.ok(v, &["-n", &ns, "get", "job", "once", "-o", "json"]));
+        assert_eq!(
+            job["spec"]["template"]["spec"]["containers"][0]["command"],
+            serde_json::json!(["echo", "hi"])
+        );
+
+        assert_eq!(s.ok(v, &["auth", "can-i", "create", "pods"]).trim(), "yes");
+    }
+    let who = s.ok("1.33", &["auth", "whoami", "-o", "json"]);
+    assert_eq!(
+        json(&who)["status"]["userInfo"]["username"],
+        "sovedge-admin"
+    );
+}

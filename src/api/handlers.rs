@@ -337,6 +337,10 @@ fn parse_body(body: &Bytes, headers: &axum::http::HeaderMap) -> Result<Value> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
     let media = ct.split(';').next().unwrap_or("").trim();
+    if media == super::protobuf::MEDIA_TYPE {
+        return super::protobuf::to_json(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding protobuf body: {e}")));
+    }
     if !media.is_empty() && media != "application/json" && media != "*/*" {
         return Err(ApiError::unsupported_media_type(ct));
     }

@@ -5,6 +5,7 @@ mod auth;
 mod discovery;
 mod handlers;
 mod openapi;
+mod protobuf;
 mod query;
 mod respond;
 mod serve;
