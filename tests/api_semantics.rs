@@ -816,3 +816,28 @@ async fn scope_protection_and_escaped_names() {
         "Precondition failed: UID",
     );
 }
+
+#[tokio::test]
+async fn events_are_one_store_in_two_versions() {
+    let s = common::Server::start();
+    let api = Api::new(&s).await;
+    let ev = json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "e1", "namespace": "default"},
+        "eventTime": "2026-11-22T10:00:00.000000Z", "reportingController": "sovedge/test", "reportingInstance": "box1",
+        "action": "Started", "reason": "Started", "regarding": {"kind": "Pod", "name": "p1", "namespace": "default"},
+        "note": "hello", "type": "Normal"});
+    let r = api
+        .post("/apis/events.k8s.io/v1/namespaces/default/events", &ev)
+        .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let core = api.get("/api/v1/namespaces/default/events/e1").await.body;
+    assert_eq!(core["apiVersion"], "v1");
+    assert_eq!(core["message"], "hello");
+    assert_eq!(core["involvedObject"]["name"], "p1");
+    let new = api
+        .get("/apis/events.k8s.io/v1/namespaces/default/events")
+        .await
+        .body;
+    assert_eq!(new["items"][0]["note"], "hello");
+    assert_eq!(new["items"][0]["regarding"]["name"], "p1");
+    assert!(new["items"][0].get("message").is_none());
+}

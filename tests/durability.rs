@@ -8,20 +8,10 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ListParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
-
-async fn client(s: &common::Server) -> Client {
-    let kc = Kubeconfig::read_from(s.kubeconfig()).unwrap();
-    let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-        .await
-        .unwrap();
-    Client::try_from(config).unwrap()
-}
 
 async fn kill_mid_stream(store: &str) {
     let mut s = common::Server::start_with(store, &[]);
-    let api: Api<ConfigMap> = Api::namespaced(client(&s).await, "default");
+    let api: Api<ConfigMap> = Api::namespaced(common::kube_client(&s).await, "default");
     let acked: Arc<Mutex<Vec<(String, u64)>>> = Arc::default();
     let mut writers = Vec::new();
     for w in 0..8 {
@@ -56,7 +46,7 @@ async fn kill_mid_stream(store: &str) {
     let max_rv = acked.iter().map(|(_, rv)| *rv).max().unwrap();
 
     s.spawn();
-    let api: Api<ConfigMap> = Api::namespaced(client(&s).await, "default");
+    let api: Api<ConfigMap> = Api::namespaced(common::kube_client(&s).await, "default");
     let list = api.list(&ListParams::default()).await.unwrap();
     let present: std::collections::HashSet<String> = list
         .items

@@ -6,16 +6,6 @@ mod common;
 use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ListParams, PostParams, WatchEvent, WatchParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
-
-async fn client(s: &common::Server) -> Client {
-    let kc = Kubeconfig::read_from(s.kubeconfig()).unwrap();
-    let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-        .await
-        .unwrap();
-    Client::try_from(config).unwrap()
-}
 
 fn cm(name: &str, data: &str) -> ConfigMap {
     serde_json::from_value(serde_json::json!({
@@ -28,7 +18,7 @@ fn cm(name: &str, data: &str) -> ConfigMap {
 #[tokio::test]
 async fn list_paginate_watch_and_conflict() {
     let s = common::Server::start();
-    let client = client(&s).await;
+    let client = common::kube_client(&s).await;
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
 
     for i in 0..25 {
@@ -113,7 +103,7 @@ async fn list_paginate_watch_and_conflict() {
 #[tokio::test]
 async fn watch_from_compacted_revision_is_gone() {
     let mut s = common::Server::start();
-    let api: Api<ConfigMap> = Api::namespaced(client(&s).await, "default");
+    let api: Api<ConfigMap> = Api::namespaced(common::kube_client(&s).await, "default");
     let old = api
         .create(&PostParams::default(), &cm("before-restart", "x"))
         .await
@@ -123,7 +113,7 @@ async fn watch_from_compacted_revision_is_gone() {
     s.spawn();
     // The history window starts afresh with the process: a watch from
     // before the restart must relist.
-    let api: Api<ConfigMap> = Api::namespaced(client(&s).await, "default");
+    let api: Api<ConfigMap> = Api::namespaced(common::kube_client(&s).await, "default");
     let listed = api.list(&ListParams::default()).await.unwrap();
     let new_rv: u64 = listed.metadata.resource_version.unwrap().parse().unwrap();
     assert!(

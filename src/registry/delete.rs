@@ -53,6 +53,26 @@ fn parse_propagation(p: Option<&str>) -> Result<Propagation> {
     }
 }
 
+/// Refuses to act on `current` when the client named another object's uid.
+pub(super) fn uid_precondition(
+    def: &ResourceDef,
+    name: &str,
+    uid: &str,
+    current: &Value,
+) -> Result<()> {
+    if uid == meta::uid(current) {
+        return Ok(());
+    }
+    Err(ApiError::conflict(
+        def,
+        name,
+        &format!(
+            "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+            meta::uid(current)
+        ),
+    ))
+}
+
 /// Whether `obj` names `uid` among its owners.
 fn owned_by(obj: &Value, uid: &str) -> bool {
     obj.pointer("/metadata/ownerReferences")
@@ -104,17 +124,8 @@ impl Registry {
             .store
             .get(&k)
             .ok_or_else(|| ApiError::not_found(def, name))?;
-        if let Some(uid) = &opts.precondition_uid
-            && uid != meta::uid(&current)
-        {
-            return Err(ApiError::conflict(
-                def,
-                name,
-                &format!(
-                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                    meta::uid(&current)
-                ),
-            ));
+        if let Some(uid) = &opts.precondition_uid {
+            uid_precondition(def, name, uid, &current)?;
         }
         if let Some(rv) = &opts.precondition_rv
             && *rv != revision_of(&current).to_string()

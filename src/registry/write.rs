@@ -378,17 +378,8 @@ impl Registry {
                 .store
                 .get(&key(def, ns, name))
                 .ok_or_else(|| ApiError::not_found(def, name))?;
-            if let Some(uid) = &body_uid
-                && uid != meta::uid(&current)
-            {
-                return Err(ApiError::conflict(
-                    def,
-                    name,
-                    &format!(
-                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                        meta::uid(&current)
-                    ),
-                ));
+            if let Some(uid) = &body_uid {
+                super::delete::uid_precondition(def, name, uid, &current)?;
             }
             match self
                 .commit_update(

@@ -187,6 +187,16 @@ impl Drop for Server {
     }
 }
 
+/// A kube-rs client with the server's admin kubeconfig.
+pub async fn kube_client(s: &Server) -> kube::Client {
+    let kc = kube::config::Kubeconfig::read_from(s.kubeconfig()).unwrap();
+    let config =
+        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+            .await
+            .unwrap();
+    kube::Client::try_from(config).unwrap()
+}
+
 pub fn json(s: &str) -> serde_json::Value {
     serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
 }
