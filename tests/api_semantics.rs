@@ -841,3 +841,51 @@ async fn events_are_one_store_in_two_versions() {
     assert_eq!(new["items"][0]["regarding"]["name"], "p1");
     assert!(new["items"][0].get("message").is_none());
 }
+
+#[tokio::test]
+async fn restart_collects_objects_whose_owners_are_gone() {
+    let mut s = common::Server::start();
+    let api = Api::new(&s).await;
+    let owner = api
+        .post(
+            CMS,
+            &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owner"}}),
+        )
+        .await
+        .body;
+    let owned = |name: &str, uid: &str| {
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name,
+            "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "gone", "uid": uid}]}})
+    };
+    // One dependent of a live owner, one whose owner never came back.
+    assert_eq!(
+        api.post(
+            CMS,
+            &owned("kept", owner["metadata"]["uid"].as_str().unwrap())
+        )
+        .await
+        .code,
+        201
+    );
+    assert_eq!(
+        api.post(
+            CMS,
+            &owned("dangling", "6f9619ff-8b86-d011-b42d-00c04fc964ff")
+        )
+        .await
+        .code,
+        201
+    );
+    s.kill();
+    s.spawn();
+    let api = Api::new(&s).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while api.get(&format!("{CMS}/dangling")).await.code != 404 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "dangling dependent not collected"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(api.get(&format!("{CMS}/kept")).await.code, 200);
+}

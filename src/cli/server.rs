@@ -144,6 +144,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("bootstrap cluster objects: {e}"))?;
         registry.resume_terminating();
+        registry.resume_collection();
         registry.spawn_event_expiry();
         state.ready.store(true, Ordering::Release);
         tracing::info!(

@@ -442,6 +442,57 @@ impl Registry {
         }
     }
 
+    /// Deletes objects all of whose owners are gone: the cleanup a stop
+    /// interrupted after an owner was deleted in the background.
+    pub(crate) fn resume_collection(&self) {
+        let registry = self.clone();
+        tokio::spawn(async move {
+            let Ok(all) = registry.store.list("", None, None, 0, &|_| true) else {
+                return;
+            };
+            let uids: std::collections::HashSet<&str> =
+                all.items.iter().map(|o| meta::uid(o)).collect();
+            let orphans: Vec<&Arc<Value>> = all
+                .items
+                .iter()
+                .filter(|o| {
+                    let owners = o
+                        .pointer("/metadata/ownerReferences")
+                        .and_then(Value::as_array);
+                    owners.is_some_and(|refs| {
+                        !refs.is_empty()
+                            && refs.iter().all(|r| {
+                                !uids.contains(r.get("uid").and_then(Value::as_str).unwrap_or(""))
+                            })
+                    })
+                })
+                .collect();
+            for obj in orphans {
+                let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+                let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+                let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+                let Some(def) = RESOURCES
+                    .iter()
+                    .find(|d| d.group == group && d.version == version && d.kind == kind)
+                else {
+                    continue;
+                };
+                let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str);
+                let opts = DeleteOpts {
+                    propagation: Some("Background".into()),
+                    ..Default::default()
+                };
+                if let Err(e) = registry
+                    .delete(def, ns, meta::name(obj), &opts, &WriteOpts::default())
+                    .await
+                    && e.code != 404
+                {
+                    tracing::warn!(name = meta::name(obj), error = %e, "cannot collect object whose owners are gone");
+                }
+            }
+        });
+    }
+
     /// Creates an object unless it exists: used for what the server itself
     /// must provide (default namespaces, the `kubernetes` Service).
     pub(crate) async fn ensure(
