@@ -93,7 +93,8 @@ fn ca_params() -> CertificateParams {
 /// Loads the TLS material from `dir`, creating what is missing.
 pub(crate) fn ensure(dir: &Path, hosts: &[String], ips: &[IpAddr]) -> Result<Pki> {
     fs::create_dir_all(dir).map_err(|e| Error::Write(dir.to_path_buf(), e))?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| Error::Write(dir.to_path_buf(), e))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        .map_err(|e| Error::Write(dir.to_path_buf(), e))?;
     let ca_cert_path = dir.join("ca.crt");
     let ca_key_path = dir.join("ca.key");
     let (ca_cert, ca_key) = if ca_cert_path.exists() && ca_key_path.exists() {

@@ -8,9 +8,8 @@ use serde_json::Value;
 
 use super::container::protocol;
 use super::{
-    FieldError, child, get_arr, get_str, go_quote, index, is_dns1123_label, is_dns1123_subdomain,
-    is_qualified_name, port_num_errors, present, render, validate_labels,
-    validate_port_num_or_name,
+    FieldError, child, get_arr, get_str, go_quote, index, is_qualified_name, port_num_errors,
+    present, render, validate_labels, validate_port_num_or_name,
 };
 
 type Errs = Vec<FieldError>;
@@ -21,21 +20,8 @@ const CIDR_MSG: &str = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db
 
 const LB_ONLY: &str = "may only be used when `type` is 'LoadBalancer'";
 
-fn label_field(v: &str, path: &str, errs: &mut Errs) {
-    errs.extend(
-        is_dns1123_label(v)
-            .iter()
-            .map(|m| FieldError::invalid_str(path, v, m)),
-    );
-}
-
-pub(super) fn subdomain_field(v: &str, path: &str, errs: &mut Errs) {
-    errs.extend(
-        is_dns1123_subdomain(v)
-            .iter()
-            .map(|m| FieldError::invalid_str(path, v, m)),
-    );
-}
+use super::pod::dns_label_field as label_field;
+pub(super) use super::pod::subdomain_field;
 
 fn ip_field(ip: &str, path: &str, errs: &mut Errs) -> Option<IpAddr> {
     let parsed = ip.parse::<IpAddr>().ok();

@@ -6,21 +6,15 @@ use serde_json::{Map, Value};
 
 use super::{
     FieldError, QUANTITY_FORMAT_ERROR, child, get_arr, get_obj, get_str, go_quote, index,
-    is_dns1123_subdomain, is_label_value, is_path_segment_name, is_qualified_name, key, present,
-    quantity, render, render_opt, sorted, validate_label_selector,
+    is_label_value, is_path_segment_name, is_qualified_name, key, present, quantity, render,
+    render_opt, sorted, validate_label_selector,
 };
 
 type Errs = Vec<FieldError>;
 
 const NONNEGATIVE: &str = "must be greater than or equal to 0";
 
-pub(super) fn subdomain_field(v: &str, path: &str, errs: &mut Errs) {
-    errs.extend(
-        is_dns1123_subdomain(v)
-            .iter()
-            .map(|m| FieldError::invalid_str(path, v, m)),
-    );
-}
+pub(super) use super::pod::subdomain_field;
 
 /// Every quantity in the map at `path` must parse and not be negative.
 fn quantities_in(
