@@ -371,4 +371,6 @@ impl Store {
 }
 
 #[cfg(test)]
+mod bench;
+#[cfg(test)]
 mod tests;
