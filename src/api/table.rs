@@ -700,8 +700,7 @@ fn cells(def: &ResourceDef, obj: &Value) -> Vec<Value> {
     }
 }
 
-fn partial(def: &ResourceDef, obj: &Value) -> Value {
-    let _ = def;
+fn partial(obj: &Value) -> Value {
     json!({
         "kind": "PartialObjectMetadata",
         "apiVersion": "meta.k8s.io/v1",
@@ -713,7 +712,7 @@ fn row(def: &ResourceDef, obj: &Value, include: Option<&str>) -> Value {
     let object = match include.unwrap_or("Metadata") {
         "None" => Value::Null,
         "Object" => obj.clone(),
-        _ => partial(def, obj),
+        _ => partial(obj),
     };
     json!({ "cells": cells(def, obj), "object": object })
 }
@@ -756,7 +755,7 @@ pub(crate) fn render_one(
 ) -> Value {
     match render {
         Render::Full => (**obj).clone(),
-        Render::Metadata => partial(def, obj),
+        Render::Metadata => partial(obj),
         Render::Table => {
             let rev = obj
                 .pointer("/metadata/resourceVersion")
@@ -775,7 +774,7 @@ pub(crate) fn render_event(
 ) -> Value {
     match render {
         Render::Full => (**obj).clone(),
-        Render::Metadata => partial(def, obj),
+        Render::Metadata => partial(obj),
         Render::Table => table(def, &[obj.as_ref()], None, None, include),
     }
 }
@@ -841,7 +840,7 @@ pub(crate) fn render_list(
             ))
         }
         Render::Metadata => {
-            let items: Vec<Value> = list.items.iter().map(|o| partial(def, o)).collect();
+            let items: Vec<Value> = list.items.iter().map(|o| partial(o)).collect();
             let body = ListBody {
                 kind: "PartialObjectMetadataList",
                 api_version: "meta.k8s.io/v1",

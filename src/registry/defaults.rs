@@ -159,29 +159,31 @@ fn template_at(root: &mut Map<String, Value>, path: &[&str]) {
     }
 }
 
+/// The labels of the pod template, when they are a map.
+fn template_labels(root: &mut Map<String, Value>) -> Option<Value> {
+    path_mut(root, &["spec", "template", "metadata"])
+        .and_then(|m| m.get("labels"))
+        .filter(|l| l.is_object())
+        .cloned()
+}
+
+/// Sets `key` to `value` unless it already holds a non-empty map.
+fn default_map(map: &mut Map<String, Value>, key: &str, value: Value) {
+    if map
+        .get(key)
+        .and_then(Value::as_object)
+        .is_none_or(|m| m.is_empty())
+    {
+        map.insert(key.into(), value);
+    }
+}
+
 fn replication_controller(root: &mut Map<String, Value>) {
     // An RC without selector or labels takes them from its template.
-    let labels = path_mut(root, &["spec", "template", "metadata"])
-        .and_then(|m| m.get("labels"))
-        .filter(|l| l.as_object().is_some_and(|o| !o.is_empty()))
-        .cloned();
+    let labels = template_labels(root).filter(|l| l.as_object().is_some_and(|o| !o.is_empty()));
     if let Some(labels) = labels {
-        let spec = spec(root);
-        if spec
-            .get("selector")
-            .and_then(Value::as_object)
-            .is_none_or(|s| s.is_empty())
-        {
-            spec.insert("selector".into(), labels.clone());
-        }
-        let meta = obj_mut(root, "metadata");
-        if meta
-            .get("labels")
-            .and_then(Value::as_object)
-            .is_none_or(|l| l.is_empty())
-        {
-            meta.insert("labels".into(), labels);
-        }
+        default_map(spec(root), "selector", labels.clone());
+        default_map(obj_mut(root, "metadata"), "labels", labels);
     }
     default_val(spec(root), "replicas", json!(1));
 }
@@ -276,18 +278,8 @@ fn job(root: &mut Map<String, Value>) {
         }
     }
     // A job without labels of its own takes its template's labels.
-    let labels = path_mut(root, &["spec", "template", "metadata"])
-        .and_then(|m| m.get("labels"))
-        .cloned();
-    if let Some(labels) = labels.filter(Value::is_object) {
-        let meta = obj_mut(root, "metadata");
-        if meta
-            .get("labels")
-            .and_then(Value::as_object)
-            .is_none_or(|l| l.is_empty())
-        {
-            meta.insert("labels".into(), labels);
-        }
+    if let Some(labels) = template_labels(root) {
+        default_map(obj_mut(root, "metadata"), "labels", labels);
     }
 }
 

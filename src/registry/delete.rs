@@ -25,7 +25,7 @@ pub(crate) enum Deleted {
     /// The object is gone.
     Gone(Arc<Value>),
     /// Deletion started; finalizers or dependents still hold the object.
-    Pending(Value),
+    Pending(Arc<Value>),
 }
 
 /// Namespaces the cluster cannot do without, as upstream protects them.
@@ -99,9 +99,7 @@ impl Registry {
         loop {
             attempt += 1;
             match self.delete_once(def, ns, name, opts, wopts).await {
-                Err(e)
-                    if e.code == 409 && e.reason == "Conflict" && unconditional && attempt < 5 =>
-                {
+                Err(e) if e.is_conflict() && unconditional && attempt < super::WRITE_RETRIES => {
                     continue;
                 }
                 other => return other,
@@ -152,9 +150,7 @@ impl Registry {
             if is_namespace && !wopts.dry_run {
                 self.terminate_namespace(name.to_string());
             }
-            return Ok(Deleted::Pending(
-                self.present(def, &current).as_ref().clone(),
-            ));
+            return Ok(Deleted::Pending(self.present(def, &current)));
         }
         if pending {
             let mut new = (*current).clone();
@@ -168,9 +164,7 @@ impl Registry {
                 new["status"]["phase"] = json!("Terminating");
             }
             if wopts.dry_run {
-                return Ok(Deleted::Pending(
-                    self.present(def, &Arc::new(new)).as_ref().clone(),
-                ));
+                return Ok(Deleted::Pending(self.present(def, &Arc::new(new))));
             }
             let stored = self
                 .store
@@ -187,9 +181,7 @@ impl Registry {
             if propagation == Propagation::Orphan {
                 self.orphan_dependents(meta::uid(&current)).await;
             }
-            return Ok(Deleted::Pending(
-                self.present(def, &stored).as_ref().clone(),
-            ));
+            return Ok(Deleted::Pending(self.present(def, &stored)));
         }
         if wopts.dry_run {
             return Ok(Deleted::Gone(current));

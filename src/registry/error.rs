@@ -157,6 +157,11 @@ impl ApiError {
         )
     }
 
+    /// A lost optimistic-concurrency race (409 Conflict).
+    pub(crate) fn is_conflict(&self) -> bool {
+        self.code == 409 && self.reason == "Conflict"
+    }
+
     pub(crate) fn status(&self) -> Value {
         let mut s = json!({
             "kind": "Status",

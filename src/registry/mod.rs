@@ -30,6 +30,10 @@ use resources::{ResourceDef, VerbSet};
 use selectors::{FieldSelector, LabelSelector};
 pub(crate) use write::{FieldValidation, WriteOpts};
 
+/// How often a write without a precondition is retried when a concurrent
+/// writer wins the race.
+const WRITE_RETRIES: usize = 5;
+
 /// Who makes a request, as authentication established it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct UserInfo {
@@ -141,15 +145,7 @@ pub(crate) fn store_error(def: &ResourceDef, name: &str, e: store::Error) -> Api
         store::Error::Compacted(rev) => {
             ApiError::expired(format!("too old resource version: {rev}"))
         }
-        other => {
-            let mut msg = other.to_string();
-            let mut src = std::error::Error::source(&other);
-            while let Some(s) = src {
-                msg.push_str(&format!(": {s}"));
-                src = s.source();
-            }
-            ApiError::internal(msg)
-        }
+        other => ApiError::internal(store::error_chain(&other)),
     }
 }
 

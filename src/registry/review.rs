@@ -1,6 +1,8 @@
 //! Kinds that are answered, not stored: access reviews, token reviews,
 //! bindings, and the read-only component statuses.
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
 use super::error::{ApiError, Result};
@@ -63,7 +65,7 @@ impl Registry {
             o.insert("status".into(), status);
         }
         Ok(Outcome {
-            object: body,
+            object: Arc::new(body),
             warnings: Vec::new(),
         })
     }
@@ -118,7 +120,9 @@ impl Registry {
                 .map_err(|e| store_error(pods, name, e))?;
         }
         Ok(Outcome {
-            object: json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201 }),
+            object: Arc::new(
+                json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201 }),
+            ),
             warnings: Vec::new(),
         })
     }

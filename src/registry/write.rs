@@ -42,12 +42,9 @@ pub(crate) struct WriteOpts {
 }
 
 pub(crate) struct Outcome {
-    pub(crate) object: Value,
+    pub(crate) object: Arc<Value>,
     pub(crate) warnings: Vec<String>,
 }
-
-/// How many times a patch is retried when a concurrent writer wins.
-const PATCH_RETRIES: usize = 5;
 
 fn api_version(def: &ResourceDef) -> String {
     if def.group.is_empty() {
@@ -290,7 +287,7 @@ impl Registry {
         validate(def, &obj, None)?;
         if opts.dry_run {
             return Ok(Outcome {
-                object: self.present(def, &Arc::new(obj)).as_ref().clone(),
+                object: self.present(def, &Arc::new(obj)),
                 warnings,
             });
         }
@@ -310,7 +307,7 @@ impl Registry {
                 (e, _) => store_error(def, &name, e),
             })?;
         Ok(Outcome {
-            object: self.present(def, &stored).as_ref().clone(),
+            object: self.present(def, &stored),
             warnings,
         })
     }
@@ -400,7 +397,7 @@ impl Registry {
                     if e.code == 409
                         && e.reason == "Conflict"
                         && expected.is_none()
-                        && attempt < PATCH_RETRIES => {}
+                        && attempt < super::WRITE_RETRIES => {}
                 Ok(mut out) => {
                     out.warnings = warnings;
                     return Ok(out);
@@ -418,7 +415,7 @@ impl Registry {
         def: &ResourceDef,
         ns: Option<&str>,
         name: &str,
-        current: &Value,
+        current: &Arc<Value>,
         incoming: Value,
         sub: Option<Subresource>,
         expected: Option<u64>,
@@ -426,7 +423,7 @@ impl Registry {
     ) -> Result<Outcome> {
         let mut new = match sub {
             Some(Subresource::Status) => {
-                let mut new = current.clone();
+                let mut new = (**current).clone();
                 if let (Some(o), Some(status)) = (new.as_object_mut(), incoming.get("status")) {
                     o.insert("status".into(), status.clone());
                 }
@@ -480,7 +477,7 @@ impl Registry {
             // The last finalizer is gone: the deletion completes now.
             if opts.dry_run {
                 return Ok(Outcome {
-                    object: new,
+                    object: Arc::new(new),
                     warnings: Vec::new(),
                 });
             }
@@ -494,7 +491,7 @@ impl Registry {
                 .map_err(|e| store_error(def, name, e))?;
             self.collect_dependents(meta::uid(&gone).to_string());
             return Ok(Outcome {
-                object: self.present(def, &gone).as_ref().clone(),
+                object: self.present(def, &gone),
                 warnings: Vec::new(),
             });
         }
@@ -503,16 +500,13 @@ impl Registry {
                 return Err(ApiError::stale(def, name));
             }
             return Ok(Outcome {
-                object: self
-                    .present(def, &Arc::new(current.clone()))
-                    .as_ref()
-                    .clone(),
+                object: self.present(def, current),
                 warnings: Vec::new(),
             });
         }
         if opts.dry_run {
             return Ok(Outcome {
-                object: self.present(def, &Arc::new(new)).as_ref().clone(),
+                object: self.present(def, &Arc::new(new)),
                 warnings: Vec::new(),
             });
         }
@@ -526,7 +520,7 @@ impl Registry {
             .await
             .map_err(|e| store_error(def, name, e))?;
         Ok(Outcome {
-            object: self.present(def, &stored).as_ref().clone(),
+            object: self.present(def, &stored),
             warnings: Vec::new(),
         })
     }
@@ -554,7 +548,7 @@ impl Registry {
                 .get(&key(def, ns, name))
                 .ok_or_else(|| ApiError::not_found(def, name))?;
             let result = if sub == Some(Subresource::Scale) {
-                let scale = scale_of(def, &current);
+                let scale = scale_of(&current);
                 let patched = apply_patch(kind, &scale, body)?;
                 self.update_scale(def, ns, name, &patched, opts).await
             } else {
@@ -595,7 +589,7 @@ impl Registry {
                     if e.code == 409
                         && e.reason == "Conflict"
                         && retryable
-                        && attempt < PATCH_RETRIES =>
+                        && attempt < super::WRITE_RETRIES =>
                 {
                     continue;
                 }
@@ -614,7 +608,7 @@ impl Registry {
             .store
             .get(&key(def, ns, name))
             .ok_or_else(|| ApiError::not_found(def, name))?;
-        Ok(scale_of(def, &current))
+        Ok(scale_of(&current))
     }
 
     async fn update_scale(
@@ -658,7 +652,7 @@ impl Registry {
             .commit_update(def, ns, name, &current, new, None, expected, opts)
             .await?;
         Ok(Outcome {
-            object: scale_of(def, &out.object),
+            object: Arc::new(scale_of(&out.object)),
             warnings: out.warnings,
         })
     }
@@ -670,7 +664,7 @@ fn apply_patch(kind: PatchKind, current: &Value, body: &[u8]) -> Result<Value> {
 }
 
 /// The autoscaling/v1 Scale view of a scalable object.
-fn scale_of(_def: &ResourceDef, obj: &Value) -> Value {
+fn scale_of(obj: &Value) -> Value {
     let m = meta::meta(obj).cloned().unwrap_or_default();
     let mut scale_meta = serde_json::Map::new();
     for f in [

@@ -231,7 +231,8 @@ fn with_rev(mut value: Value, rev: u64) -> Value {
     value
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// An error and its sources, as one line.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut msg = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -21,6 +21,7 @@ use serde_json::Value;
 use tokio::sync::{broadcast, oneshot};
 
 pub(crate) use backend::Backend;
+pub(crate) use committer::error_chain;
 use history::History;
 
 pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
