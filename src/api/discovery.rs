@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::respond::{json, status_response};
 use crate::registry::ApiError;
-use crate::registry::resources::{RESOURCES, ResourceDef, Subresource, VerbSet};
+use crate::registry::resources::{self, ResourceDef, Subresource, VerbSet};
 
 /// The upstream Kubernetes release whose API this server serves.
 pub(crate) const KUBE_VERSION: &str = "v1.35.0";
@@ -84,7 +84,7 @@ fn verbs(def: &ResourceDef) -> Vec<&'static str> {
 
 fn group_versions() -> BTreeMap<&'static str, Vec<&'static str>> {
     let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for d in RESOURCES.iter().filter(|d| !d.group.is_empty()) {
+    for d in resources::all().into_iter().filter(|d| !d.group.is_empty()) {
         let versions = groups.entry(d.group).or_default();
         if !versions.contains(&d.version) {
             versions.push(d.version);
@@ -130,8 +130,8 @@ fn resource_list(group: &str, version: &str) -> Value {
         format!("{group}/{version}")
     };
     let mut resources = Vec::new();
-    for d in RESOURCES
-        .iter()
+    for d in resources::all()
+        .into_iter()
         .filter(|d| d.group == group && d.version == version)
     {
         let mut r = json!({
@@ -165,8 +165,8 @@ fn resource_list(group: &str, version: &str) -> Value {
 }
 
 fn discovery_resources(group: &str, version: &str) -> Vec<Value> {
-    RESOURCES
-        .iter()
+    resources::all()
+        .into_iter()
         .filter(|d| d.group == group && d.version == version)
         .map(|d| {
             let mut r = json!({
@@ -314,8 +314,8 @@ pub(crate) async fn group(Path(group): Path<String>) -> Response {
 }
 
 pub(crate) async fn group_resources(Path((group, version)): Path<(String, String)>) -> Response {
-    if RESOURCES
-        .iter()
+    if resources::all()
+        .into_iter()
         .any(|d| d.group == group && d.version == version)
     {
         json(200, &resource_list(&group, &version))

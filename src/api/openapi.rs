@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use super::discovery::KUBE_VERSION;
 use super::respond::{json, status_response};
 use crate::registry::ApiError;
-use crate::registry::resources::{RESOURCES, ResourceDef, VerbSet};
+use crate::registry::resources::{self, ResourceDef, VerbSet};
 
 fn gv_path(group: &str, version: &str) -> String {
     if group.is_empty() {
@@ -47,7 +47,7 @@ pub(crate) async fn v2(headers: axum::http::HeaderMap) -> Response {
 pub(crate) async fn root() -> Response {
     let mut paths = Map::new();
     let mut seen = Vec::new();
-    for d in RESOURCES {
+    for d in resources::all() {
         let p = gv_path(d.group, d.version);
         if !seen.contains(&p) {
             paths.insert(
@@ -86,8 +86,8 @@ fn doc(group: &str, version: &str) -> Value {
     } else {
         format!("/apis/{group}/{version}")
     };
-    for d in RESOURCES
-        .iter()
+    for d in resources::all()
+        .into_iter()
         .filter(|d| d.group == group && d.version == version)
     {
         let scope = if d.namespaced {
@@ -175,7 +175,11 @@ pub(crate) async fn group_version(Path(path): Path<String>) -> Response {
         _ => None,
     };
     match gv {
-        Some((g, v)) if RESOURCES.iter().any(|d| d.group == g && d.version == v) => {
+        Some((g, v))
+            if resources::all()
+                .iter()
+                .any(|d| d.group == g && d.version == v) =>
+        {
             json(200, &doc(g, v))
         }
         _ => status_response(&ApiError::new(

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, Result};
 use super::meta::{self, meta_mut};
-use super::resources::{RESOURCES, ResourceDef, VerbSet};
+use super::resources::{self, ResourceDef, VerbSet};
 use super::write::WriteOpts;
 use super::{ListOpts, Registry, def_for_key, key, store_error};
 use crate::store::{Op, revision_of};
@@ -240,7 +240,7 @@ impl Registry {
         page.items
             .into_iter()
             .filter_map(|obj| {
-                let defs = RESOURCES.iter().filter(|d| {
+                let defs = resources::all().into_iter().filter(|d| {
                     d.verbs == VerbSet::Crud
                         && d.kind == obj.get("kind").and_then(Value::as_str).unwrap_or("")
                 });
@@ -351,8 +351,13 @@ impl Registry {
         {
             loop {
                 let mut left = 0;
-                for def in RESOURCES.iter().filter(|d| {
-                    d.namespaced && d.verbs == VerbSet::Crud && d.group != "events.k8s.io"
+                for def in resources::all().into_iter().filter(|d| {
+                    d.namespaced
+                        && d.verbs == VerbSet::Crud
+                        && d.group != "events.k8s.io"
+                        // A custom resource is stored once, whatever
+                        // versions it is served at.
+                        && d.custom.is_none_or(|c| c.storage_version == d.version)
                 }) {
                     let Ok(page) =
                         registry
@@ -463,8 +468,8 @@ impl Registry {
                 let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
                 let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
                 let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-                let Some(def) = RESOURCES
-                    .iter()
+                let Some(def) = resources::all()
+                    .into_iter()
                     .find(|d| d.group == group && d.version == version && d.kind == kind)
                 else {
                     continue;

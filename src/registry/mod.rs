@@ -2,6 +2,7 @@
 //! delete, list and watch mean, independent of HTTP.
 
 mod bootstrap;
+pub(crate) mod crd;
 pub(crate) mod defaults;
 mod delete;
 pub(crate) mod error;
@@ -81,9 +82,11 @@ pub(crate) fn is_ephemeral(key: &str) -> bool {
 fn def_for_key(key: &str) -> Option<(&'static ResourceDef, Option<&str>, &str)> {
     let mut parts = key.splitn(4, '/');
     let (group, plural, ns, name) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    let def = resources::RESOURCES
-        .iter()
-        .find(|d| d.group == group && d.plural == plural)?;
+    let def = resources::all().into_iter().find(|d| {
+        d.group == group
+            && d.plural == plural
+            && d.custom.is_none_or(|c| c.storage_version == d.version)
+    })?;
     Some((def, (!ns.is_empty()).then_some(ns), name))
 }
 

@@ -1,6 +1,8 @@
 //! The table of served resources. Built-in kinds and (later) custom resources
 //! share one code path: every handler looks the resource up here.
 
+use std::sync::RwLock;
+
 /// Subresources a resource serves besides the main object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Subresource {
@@ -44,6 +46,8 @@ pub(crate) struct ResourceDef {
     pub(crate) subresources: &'static [Subresource],
     pub(crate) verbs: VerbSet,
     pub(crate) persistence: Persistence,
+    /// What a CustomResourceDefinition adds; `None` for built-in kinds.
+    pub(crate) custom: Option<&'static super::crd::CustomInfo>,
 }
 
 use Subresource::{Scale, Status};
@@ -64,7 +68,7 @@ impl ResourceDef {
     /// A durable CRUD resource without short names, categories or
     /// subresources; the builder methods below add what differs, so each
     /// table row states only what is special about it.
-    const fn new(
+    pub(crate) const fn new(
         group: &'static str,
         version: &'static str,
         kind: &'static str,
@@ -84,20 +88,21 @@ impl ResourceDef {
             subresources: &[],
             verbs: VerbSet::Crud,
             persistence: Persistence::Durable,
+            custom: None,
         }
     }
 
-    const fn short(mut self, short_names: &'static [&'static str]) -> Self {
+    pub(crate) const fn short(mut self, short_names: &'static [&'static str]) -> Self {
         self.short_names = short_names;
         self
     }
 
-    const fn categories(mut self, categories: &'static [&'static str]) -> Self {
+    pub(crate) const fn categories(mut self, categories: &'static [&'static str]) -> Self {
         self.categories = categories;
         self
     }
 
-    const fn subresources(mut self, subresources: &'static [Subresource]) -> Self {
+    pub(crate) const fn subresources(mut self, subresources: &'static [Subresource]) -> Self {
         self.subresources = subresources;
         self
     }
@@ -667,19 +672,54 @@ pub(crate) static RESOURCES: &[ResourceDef] = &[
     .short(&["vac"]),
 ];
 
+/// Resources served for CustomResourceDefinitions, one entry per served
+/// version. Definitions are leaked on purpose: handlers hold
+/// `&'static ResourceDef` for the length of a request, and a CRD changes
+/// rarely enough that the few hundred bytes per change do not matter.
+static CUSTOM: RwLock<Vec<&'static ResourceDef>> = RwLock::new(Vec::new());
+
+fn custom() -> std::sync::RwLockReadGuard<'static, Vec<&'static ResourceDef>> {
+    CUSTOM.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Every served resource: the built-in table, then custom resources.
+pub(crate) fn all() -> Vec<&'static ResourceDef> {
+    let mut v: Vec<&'static ResourceDef> = RESOURCES.iter().collect();
+    v.extend(custom().iter().copied());
+    v
+}
+
 /// Looks a resource up the way URLs name it: group, version and plural.
 pub(crate) fn find(group: &str, version: &str, plural: &str) -> Option<&'static ResourceDef> {
+    let hit = |r: &&ResourceDef| r.group == group && r.version == version && r.plural == plural;
     RESOURCES
         .iter()
-        .find(|r| r.group == group && r.version == version && r.plural == plural)
+        .find(hit)
+        .or_else(|| custom().iter().copied().find(hit))
 }
 
 /// Looks a resource up the way objects name it: group, version and kind.
-#[cfg(test)]
 pub(crate) fn find_kind(group: &str, version: &str, kind: &str) -> Option<&'static ResourceDef> {
+    let hit = |r: &&ResourceDef| r.group == group && r.version == version && r.kind == kind;
     RESOURCES
         .iter()
-        .find(|r| r.group == group && r.version == version && r.kind == kind)
+        .find(hit)
+        .or_else(|| custom().iter().copied().find(hit))
+}
+
+/// Replaces the resources served for the CRD named `crd` (its
+/// `metadata.name`) with `defs`; an empty `defs` stops serving them.
+pub(crate) fn set_custom(crd: &str, defs: Vec<ResourceDef>) {
+    let mut table = CUSTOM.write().unwrap_or_else(|e| e.into_inner());
+    table.retain(|d| d.custom.is_none_or(|c| c.crd_name != crd));
+    for d in defs {
+        table.push(Box::leak(Box::new(d)));
+    }
+}
+
+/// Leaks a string so it can sit in a [`ResourceDef`].
+pub(crate) fn leak(s: &str) -> &'static str {
+    Box::leak(s.to_owned().into_boxed_str())
 }
 
 #[cfg(test)]
