@@ -5,6 +5,8 @@ mod api;
 mod cli;
 mod pki;
 mod registry;
+#[allow(dead_code)] // Users arrive with apply, CRDs and the OpenAPI documents.
+mod schema;
 mod store;
 
 use std::process::ExitCode;
