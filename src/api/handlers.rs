@@ -166,8 +166,7 @@ async fn handle(state: Arc<AppState>, req: Request) -> Result<Response> {
                 ));
             }
             let binding = resources::find("", "v1", "bindings").ok_or_else(not_found)?;
-            let mut opts = query.write_opts()?;
-            opts.user = user;
+            let opts = write_opts(&query, user, &parts)?;
             let out = registry
                 .create(
                     binding,
@@ -196,7 +195,7 @@ async fn handle(state: Arc<AppState>, req: Request) -> Result<Response> {
     {
         return Err(ApiError::method_not_allowed(def));
     }
-    match (parts.method, target.name.as_deref()) {
+    match (parts.method.clone(), target.name.as_deref()) {
         (Method::GET, Some(name)) => {
             if sub == Some(Subresource::Scale) {
                 return Ok(json(200, &registry.get_scale(def, ns, name)?));
@@ -226,22 +225,30 @@ async fn handle(state: Arc<AppState>, req: Request) -> Result<Response> {
             ))
         }
         (Method::POST, None) => {
-            let mut opts = query.write_opts()?;
-            opts.user = user;
+            let opts = write_opts(&query, user, &parts)?;
             let obj = parse_body(&body, &parts.headers)?;
             let out = registry.create(def, ns, obj, &opts).await?;
             Ok(with_warnings(json(201, &out.object), &out.warnings))
         }
         (Method::PUT, Some(name)) => {
-            let mut opts = query.write_opts()?;
-            opts.user = user;
+            let opts = write_opts(&query, user, &parts)?;
             let obj = parse_body(&body, &parts.headers)?;
             let out = registry.update(def, ns, name, obj, sub, &opts).await?;
             Ok(with_warnings(json(200, &out.object), &out.warnings))
         }
         (Method::PATCH, Some(name)) => {
-            let mut opts = query.write_opts()?;
-            opts.user = user;
+            let opts = write_opts(&query, user, &parts)?;
+            if is_apply(content_type) {
+                let (out, created) = registry.apply(def, ns, name, &body, sub, &opts).await?;
+                let code = if created { 201 } else { 200 };
+                return Ok(with_warnings(json(code, &out.object), &out.warnings));
+            }
+            if opts.force {
+                return Err(crate::registry::apply::options_invalid(
+                    "PatchOptions",
+                    "force: Forbidden: may not be specified for non-apply patch",
+                ));
+            }
             let kind = PatchKind::from_content_type(content_type)
                 .ok_or_else(|| ApiError::unsupported_media_type(content_type))?;
             let out = registry
@@ -279,6 +286,40 @@ async fn handle(state: Arc<AppState>, req: Request) -> Result<Response> {
         }
         _ => Err(ApiError::method_not_allowed(def)),
     }
+}
+
+/// Write options of a request: query parameters, the user and the
+/// User-Agent (which names the field manager when the query does not).
+fn write_opts(
+    query: &Query,
+    user: UserInfo,
+    parts: &axum::http::request::Parts,
+) -> Result<crate::registry::WriteOpts> {
+    let options_kind = match parts.method {
+        Method::POST => "CreateOptions",
+        Method::PUT => "UpdateOptions",
+        _ => "PatchOptions",
+    };
+    crate::registry::apply::validate_manager(options_kind, query.get("fieldManager"))?;
+    let mut opts = query.write_opts()?;
+    opts.user = user;
+    opts.user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    Ok(opts)
+}
+
+/// `application/apply-patch+yaml` (parameters and case aside).
+fn is_apply(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .eq_ignore_ascii_case("application/apply-patch+yaml")
 }
 
 /// Reads the body up to [`MAX_BODY`]. A larger body is read to its end

@@ -81,6 +81,10 @@ impl Query {
             dry_run,
             validation: FieldValidation::parse(self.get("fieldValidation").unwrap_or(""))?,
             user: Default::default(),
+            field_manager: self.get("fieldManager").map(String::from),
+            user_agent: String::new(),
+            force: self.get("force") == Some("true"),
+            applied: false,
         })
     }
 

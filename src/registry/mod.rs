@@ -1,6 +1,7 @@
 //! Object semantics shared by every resource: what create, update, patch,
 //! delete, list and watch mean, independent of HTTP.
 
+pub(crate) mod apply;
 mod bootstrap;
 pub(crate) mod crd;
 pub(crate) mod defaults;

@@ -39,6 +39,22 @@ pub(crate) struct WriteOpts {
     pub(crate) dry_run: bool,
     pub(crate) validation: FieldValidation,
     pub(crate) user: UserInfo,
+    /// The `fieldManager` parameter.
+    pub(crate) field_manager: Option<String>,
+    /// The client's User-Agent, which names the manager when no
+    /// `fieldManager` is given.
+    pub(crate) user_agent: String,
+    /// `force=true`: an apply takes fields from their other managers.
+    pub(crate) force: bool,
+    /// The body's `managedFields` were computed by an apply already.
+    pub(crate) applied: bool,
+}
+
+impl WriteOpts {
+    /// The field manager writes are recorded under.
+    pub(crate) fn manager(&self) -> String {
+        super::apply::manager_for(self.field_manager.as_deref(), &self.user_agent)
+    }
 }
 
 pub(crate) struct Outcome {
@@ -93,7 +109,7 @@ fn check_type_meta(def: &ResourceDef, body: &mut Value, expect_kind: &str) -> Re
 
 /// Decodes through the kind's typed form: drops and reports unknown
 /// fields, refuses wrong types.
-fn decode(
+pub(super) fn decode(
     def: &ResourceDef,
     body: &Value,
     mode: FieldValidation,
@@ -284,6 +300,10 @@ impl Registry {
             o.remove("status");
         }
         super::defaults::apply(def, &mut obj);
+        if !opts.applied {
+            let requested = obj.pointer("/metadata/managedFields").cloned();
+            super::apply::record_write(def, None, None, requested.as_ref(), &mut obj, &opts.manager());
+        }
         validate(def, &obj, None)?;
         if opts.dry_run {
             return Ok(Outcome {
@@ -410,7 +430,7 @@ impl Registry {
     /// Builds the new object from the stored one and the client's, then
     /// writes it if anything changed.
     #[allow(clippy::too_many_arguments)]
-    async fn commit_update(
+    pub(super) async fn commit_update(
         &self,
         def: &ResourceDef,
         ns: Option<&str>,
@@ -421,6 +441,7 @@ impl Registry {
         expected: Option<u64>,
         opts: &WriteOpts,
     ) -> Result<Outcome> {
+        let requested = incoming.pointer("/metadata/managedFields").cloned();
         let mut new = match sub {
             Some(Subresource::Status) => {
                 let mut new = (**current).clone();
@@ -471,6 +492,22 @@ impl Registry {
             json!(revision_of(current).to_string()),
         );
         super::defaults::apply(def, &mut new);
+        if opts.applied {
+            let m = meta_mut(&mut new);
+            match requested {
+                Some(r) => m.insert("managedFields".into(), r),
+                None => m.remove("managedFields"),
+            };
+        } else {
+            super::apply::record_write(
+                def,
+                sub,
+                Some(current),
+                requested.as_ref(),
+                &mut new,
+                &opts.manager(),
+            );
+        }
         validate(def, &new, Some(current))?;
         let k = key(def, ns, name);
         if meta::is_deleting(&new) && meta::finalizers(&new).is_empty() {
@@ -649,7 +686,16 @@ impl Registry {
         let mut new = (*current).clone();
         new["spec"]["replicas"] = json!(replicas);
         let out = self
-            .commit_update(def, ns, name, &current, new, None, expected, opts)
+            .commit_update(
+                def,
+                ns,
+                name,
+                &current,
+                new,
+                Some(Subresource::Scale),
+                expected,
+                opts,
+            )
             .await?;
         Ok(Outcome {
             object: Arc::new(scale_of(&out.object)),

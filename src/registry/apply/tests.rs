@@ -1,0 +1,1 @@
+//! Cases from the server-side apply documentation.

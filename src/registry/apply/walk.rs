@@ -1,0 +1,331 @@
+//! Schema-driven walks over objects: the set of fields an object sets,
+//! merging an applied configuration into a live object, and removing a set
+//! of fields from an object.
+//!
+//! The schema decides how each place merges. `None` is the deduced schema
+//! upstream uses where it knows no schema: maps are granular (each key is its
+//! own field), lists are atomic, everything else is a scalar.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::fieldpath::{Ordered, Path, Pe, Set};
+use crate::schema::{ListType, Node};
+
+/// How one place of an object merges.
+enum Shape<'a> {
+    /// Owned and replaced as a whole: scalars, atomic lists, atomic maps.
+    Leaf,
+    /// Each key separately; `node` is the map's or struct's schema.
+    Map(Option<Node<'a>>),
+    /// Items identified by the values of these key fields.
+    Keyed(Node<'a>, Vec<&'a str>),
+    /// Scalar items, each owned on its own.
+    SetList,
+}
+
+/// A list's merge semantics: `x-kubernetes-list-type`, or failing that the
+/// strategic merge patch strategy, as upstream's schema conversion reads it.
+fn list_shape<'a>(n: Node<'a>) -> Shape<'a> {
+    match n.list_type() {
+        ListType::Map(keys) if !keys.is_empty() => return Shape::Keyed(n, keys),
+        ListType::Set => return Shape::SetList,
+        ListType::Map(_) => return Shape::Leaf,
+        ListType::Atomic if n.get("x-kubernetes-list-type").is_some() => return Shape::Leaf,
+        ListType::Atomic => {}
+    }
+    if n.patch_strategy().merge {
+        return match n.patch_merge_key() {
+            Some(k) => Shape::Keyed(n, vec![k]),
+            None => Shape::SetList,
+        };
+    }
+    Shape::Leaf
+}
+
+fn shape<'a>(node: Option<Node<'a>>, v: &Value) -> Shape<'a> {
+    match (node, v) {
+        (None, Value::Object(_)) => Shape::Map(None),
+        (None, _) => Shape::Leaf,
+        (Some(n), Value::Object(_)) => {
+            if n.is_atomic_map() {
+                return Shape::Leaf;
+            }
+            match n.type_name() {
+                None | Some("object") => Shape::Map(Some(n)),
+                _ => Shape::Leaf,
+            }
+        }
+        (Some(n), Value::Array(_)) if n.type_name() == Some("array") => list_shape(n),
+        (Some(_), _) => Shape::Leaf,
+    }
+}
+
+/// The schema of map entry `key`, and whether it is a declared field.
+fn entry_schema<'a>(node: Option<Node<'a>>, key: &str) -> (Option<Node<'a>>, bool) {
+    let Some(n) = node else { return (None, false) };
+    if let Some(f) = n.field(key) {
+        return (Some(f), true);
+    }
+    (n.additional(), false)
+}
+
+/// The path element of a keyed list item: its key fields, missing ones
+/// taken from the key field's schema default. `None` when the item has
+/// none of the keys.
+fn key_of(items: Option<Node<'_>>, keys: &[&str], item: &Value) -> Option<Pe> {
+    let m = item.as_object()?;
+    let mut fields = Vec::new();
+    for k in keys {
+        let v = m.get(*k).cloned().or_else(|| {
+            items
+                .and_then(|i| i.field(k))
+                .and_then(|f| f.get("default"))
+                .cloned()
+        });
+        if let Some(v) = v {
+            fields.push(((*k).to_string(), Ordered(v)));
+        }
+    }
+    if fields.is_empty() {
+        return None;
+    }
+    fields.sort_by(|a, b| a.0.cmp(&b.0));
+    Some(Pe::Key(fields))
+}
+
+fn item_pe(shape: &Shape<'_>, item: &Value) -> Option<Pe> {
+    match shape {
+        Shape::Keyed(n, keys) => key_of(n.items(), keys, item),
+        Shape::SetList if !item.is_object() && !item.is_array() && !item.is_null() => {
+            Some(Pe::Value(Ordered(item.clone())))
+        }
+        _ => None,
+    }
+}
+
+fn items_node<'a>(shape: &Shape<'a>) -> Option<Node<'a>> {
+    match shape {
+        Shape::Keyed(n, _) => n.items(),
+        _ => None,
+    }
+}
+
+/// The fields an object sets, and the values of its leaves.
+#[derive(Default)]
+pub(crate) struct Fields<'v> {
+    pub(crate) set: Set,
+    pub(crate) leaves: BTreeMap<Path, &'v Value>,
+}
+
+/// Collects the fields `v` sets, as upstream's `ToFieldSet` does.
+pub(crate) fn fields<'v>(node: Option<Node<'_>>, v: &'v Value) -> Fields<'v> {
+    let mut out = Fields::default();
+    walk_fields(node, v, &mut Vec::new(), &mut out);
+    out
+}
+
+fn walk_fields<'v>(node: Option<Node<'_>>, v: &'v Value, path: &mut Path, out: &mut Fields<'v>) {
+    let sh = shape(node, v);
+    match (&sh, v) {
+        (Shape::Map(n), Value::Object(m)) => {
+            for (k, child) in m {
+                let (cn, declared) = entry_schema(*n, k);
+                path.push(Pe::field(k));
+                walk_fields(cn, child, path, out);
+                let empty = child.is_null() || child.as_object().is_some_and(Map::is_empty);
+                if (empty || !declared) && !out.set.has(path) {
+                    out.set.insert(path);
+                    if empty {
+                        out.leaves.insert(path.clone(), child);
+                    }
+                }
+                path.pop();
+            }
+        }
+        (Shape::Keyed(..) | Shape::SetList, Value::Array(items)) => {
+            let inode = items_node(&sh);
+            let mut seen = std::collections::BTreeSet::new();
+            for item in items {
+                let Some(pe) = item_pe(&sh, item) else {
+                    continue;
+                };
+                if !seen.insert(pe.clone()) {
+                    continue;
+                }
+                path.push(pe);
+                if matches!(sh, Shape::SetList) {
+                    out.leaves.insert(path.clone(), item);
+                } else {
+                    walk_fields(inode, item, path, out);
+                }
+                out.set.insert(path);
+                path.pop();
+            }
+        }
+        _ => {
+            out.set.insert(path);
+            out.leaves.insert(path.clone(), v);
+        }
+    }
+}
+
+/// Merges the applied configuration `cfg` into `live`: what `cfg` sets
+/// wins, maps and structs merge key by key, keyed lists and sets item by
+/// item, everything else is replaced.
+pub(crate) fn merge(node: Option<Node<'_>>, live: &Value, cfg: &Value) -> Value {
+    let sh = shape(node, cfg);
+    match (&sh, live, cfg) {
+        (Shape::Map(n), Value::Object(l), Value::Object(c)) => {
+            let mut out = Map::new();
+            for (k, lv) in l {
+                match c.get(k) {
+                    Some(cv) => {
+                        let (cn, _) = entry_schema(*n, k);
+                        out.insert(k.clone(), merge(cn, lv, cv));
+                    }
+                    None => {
+                        out.insert(k.clone(), lv.clone());
+                    }
+                }
+            }
+            for (k, cv) in c {
+                if !l.contains_key(k) {
+                    out.insert(k.clone(), cv.clone());
+                }
+            }
+            Value::Object(out)
+        }
+        (Shape::Keyed(..) | Shape::SetList, Value::Array(l), Value::Array(c)) => {
+            Value::Array(merge_list(&sh, l, c))
+        }
+        _ => cfg.clone(),
+    }
+}
+
+/// Merges two associative lists. Live items keep their place; applied
+/// items come in the applied order, new ones just before the next item
+/// both lists share, the rest at the end.
+fn merge_list(sh: &Shape<'_>, live: &[Value], cfg: &[Value]) -> Vec<Value> {
+    let inode = items_node(sh);
+    let cfg_items: Vec<(Option<Pe>, &Value)> = cfg.iter().map(|i| (item_pe(sh, i), i)).collect();
+    let mut taken = vec![false; cfg.len()];
+    let mut out = Vec::with_capacity(live.len().max(cfg.len()));
+    let merged_item = |l: &Value, c: &Value| match sh {
+        Shape::SetList => c.clone(),
+        _ => merge(inode, l, c),
+    };
+    for l in live {
+        let pe = item_pe(sh, l);
+        let at = pe
+            .as_ref()
+            .and_then(|pe| cfg_items.iter().position(|(p, _)| p.as_ref() == Some(pe)));
+        match at {
+            None => out.push(l.clone()),
+            Some(j) => {
+                // Applied items before this shared one that are not in the
+                // live list go first, in the applied order.
+                for (i, (p, c)) in cfg_items.iter().enumerate().take(j) {
+                    let in_live = p
+                        .as_ref()
+                        .is_some_and(|p| live.iter().any(|x| item_pe(sh, x).as_ref() == Some(p)));
+                    if !taken[i] && !in_live {
+                        taken[i] = true;
+                        out.push((*c).clone());
+                    }
+                }
+                if !taken[j] {
+                    taken[j] = true;
+                    out.push(merged_item(l, cfg_items[j].1));
+                }
+            }
+        }
+    }
+    for (i, (_, c)) in cfg_items.iter().enumerate() {
+        if !taken[i] {
+            out.push((*c).clone());
+        }
+    }
+    out
+}
+
+/// Removes the fields of `set` from `v`. A member of the set goes with
+/// everything below it; a map or list left empty by the removal goes too.
+pub(crate) fn remove(node: Option<Node<'_>>, v: &mut Value, set: &Set) {
+    let sh = shape(node, v);
+    match (&sh, v) {
+        (Shape::Map(n), Value::Object(m)) => {
+            let keys: Vec<String> = m.keys().cloned().collect();
+            for k in keys {
+                let pe = Pe::field(&k);
+                if set.has(std::slice::from_ref(&pe)) {
+                    m.remove(&k);
+                } else if let Some(below) = set.with_prefix(&pe) {
+                    let (cn, _) = entry_schema(*n, &k);
+                    if let Some(child) = m.get_mut(&k) {
+                        let was_full = !is_empty_container(child);
+                        remove(cn, child, below);
+                        if was_full && is_empty_container(child) {
+                            m.remove(&k);
+                        }
+                    }
+                }
+            }
+        }
+        (Shape::Keyed(..) | Shape::SetList, Value::Array(items)) => {
+            let inode = items_node(&sh);
+            let mut kept = Vec::with_capacity(items.len());
+            for mut item in std::mem::take(items) {
+                let Some(pe) = item_pe(&sh, &item) else {
+                    kept.push(item);
+                    continue;
+                };
+                if set.has(std::slice::from_ref(&pe)) {
+                    continue;
+                }
+                if let Some(below) = set.with_prefix(&pe) {
+                    remove(inode, &mut item, below);
+                }
+                kept.push(item);
+            }
+            *items = kept;
+        }
+        _ => {}
+    }
+}
+
+fn is_empty_container(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+/// What changed between two versions of an object.
+#[derive(Default)]
+pub(crate) struct Comparison {
+    pub(crate) added: Set,
+    pub(crate) modified: Set,
+    pub(crate) removed: Set,
+}
+
+/// Compares two versions of an object field by field.
+pub(crate) fn compare(node: Option<Node<'_>>, old: &Value, new: &Value) -> Comparison {
+    let a = fields(node, old);
+    let b = fields(node, new);
+    let mut modified = Set::new();
+    for (path, nv) in &b.leaves {
+        if let Some(ov) = a.leaves.get(path)
+            && ov != nv
+        {
+            modified.insert(path);
+        }
+    }
+    Comparison {
+        added: b.set.difference(&a.set),
+        removed: a.set.difference(&b.set),
+        modified,
+    }
+}
