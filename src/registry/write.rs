@@ -302,7 +302,14 @@ impl Registry {
         super::defaults::apply(def, &mut obj);
         if !opts.applied {
             let requested = obj.pointer("/metadata/managedFields").cloned();
-            super::apply::record_write(def, None, None, requested.as_ref(), &mut obj, &opts.manager());
+            super::apply::record_write(
+                def,
+                None,
+                None,
+                requested.as_ref(),
+                &mut obj,
+                &opts.manager(),
+            );
         }
         validate(def, &obj, None)?;
         if opts.dry_run {

@@ -211,11 +211,7 @@ impl Set {
             [last] => {
                 self.members.insert(last.clone());
             }
-            [first, rest @ ..] => self
-                .children
-                .entry(first.clone())
-                .or_default()
-                .insert(rest),
+            [first, rest @ ..] => self.children.entry(first.clone()).or_default().insert(rest),
         }
     }
 
@@ -270,11 +266,7 @@ impl Set {
 
     pub(crate) fn intersection(&self, other: &Set) -> Set {
         let mut out = Set::new();
-        out.members = self
-            .members
-            .intersection(&other.members)
-            .cloned()
-            .collect();
+        out.members = self.members.intersection(&other.members).cloned().collect();
         for (pe, c) in &self.children {
             if let Some(o) = other.children.get(pe) {
                 let i = c.intersection(o);

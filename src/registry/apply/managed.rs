@@ -52,7 +52,10 @@ impl Entry {
     pub(crate) fn describe(&self) -> String {
         let mut s = Value::String(self.manager.clone()).to_string();
         if !self.subresource.is_empty() {
-            s = format!("{s} with subresource {}", Value::String(self.subresource.clone()));
+            s = format!(
+                "{s} with subresource {}",
+                Value::String(self.subresource.clone())
+            );
         }
         if self.operation == Operation::Update {
             s = format!("{s} using {}", self.api_version);
@@ -87,7 +90,12 @@ impl Managed {
         };
         let mut out = Vec::with_capacity(items.len());
         for item in items {
-            let s = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            let s = |k: &str| {
+                item.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
             let operation = match s("operation").as_str() {
                 "Apply" => Operation::Apply,
                 "Update" => Operation::Update,
@@ -117,13 +125,20 @@ impl Managed {
     pub(crate) fn encode(&self) -> Value {
         let mut entries: Vec<&Entry> = self.0.iter().collect();
         entries.sort_by(|a, b| {
-            (a.operation, &a.time, &a.manager, &a.api_version, &a.subresource).cmp(&(
-                b.operation,
-                &b.time,
-                &b.manager,
-                &b.api_version,
-                &b.subresource,
-            ))
+            (
+                a.operation,
+                &a.time,
+                &a.manager,
+                &a.api_version,
+                &a.subresource,
+            )
+                .cmp(&(
+                    b.operation,
+                    &b.time,
+                    &b.manager,
+                    &b.api_version,
+                    &b.subresource,
+                ))
         });
         Value::Array(
             entries
@@ -147,7 +162,13 @@ impl Managed {
         )
     }
 
-    fn position(&self, manager: &str, op: Operation, sub: &str, api_version: &str) -> Option<usize> {
+    fn position(
+        &self,
+        manager: &str,
+        op: Operation,
+        sub: &str,
+        api_version: &str,
+    ) -> Option<usize> {
         self.0
             .iter()
             .position(|e| e.is(manager, op, sub, api_version))
@@ -209,6 +230,8 @@ pub(crate) struct Scope<'a> {
     /// Status is written through its own subresource, so the main resource's
     /// writers own none of it (and status writers own only it).
     pub(crate) has_status: bool,
+    /// A built-in kind (see [`walk::compare`]).
+    pub(crate) go_structs: bool,
 }
 
 impl Scope<'_> {
@@ -270,7 +293,12 @@ pub(crate) fn update(
     manager: &str,
     now: &str,
 ) -> Managed {
-    let cmp = walk::compare(scope.node, &without_managed(live), &without_managed(new));
+    let cmp = walk::compare(
+        scope.node,
+        &without_managed(live),
+        &without_managed(new),
+        scope.go_structs,
+    );
     let changed = scope.owned_part(&cmp.modified.union(&cmp.added));
     let removed = scope.owned_part(&cmp.removed);
     for e in &mut managed.0 {
@@ -400,7 +428,7 @@ pub(crate) fn apply(
         }
         walk::remove(scope.node, &mut merged, &prune);
     }
-    let cmp = walk::compare(scope.node, &live, &merged);
+    let cmp = walk::compare(scope.node, &live, &merged, scope.go_structs);
     let changed = scope.owned_part(&cmp.modified.union(&cmp.added));
     let removed = scope.owned_part(&cmp.removed);
     let mut conflicts = Vec::new();

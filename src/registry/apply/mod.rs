@@ -103,8 +103,10 @@ fn sub_name(sub: Option<Subresource>) -> &'static str {
 }
 
 fn scope(def: &ResourceDef, sub: Option<Subresource>) -> Scope<'static> {
+    let node = schema::lookup(def);
     Scope {
-        node: schema::lookup(def),
+        go_structs: def.custom.is_none() && node.is_some(),
+        node,
         api_version: api_version(def),
         subresource: sub_name(sub),
         has_status: def.subresources.contains(&Subresource::Status),
@@ -123,7 +125,10 @@ pub(crate) fn record_write(
     new: &mut Value,
     manager: &str,
 ) {
-    let live_managed = || live.and_then(|l| Managed::decode(l).ok()).unwrap_or_default();
+    let live_managed = || {
+        live.and_then(|l| Managed::decode(l).ok())
+            .unwrap_or_default()
+    };
     let managed = if sub.is_some() {
         live_managed()
     } else if managed::is_reset(requested) {

@@ -178,7 +178,9 @@ impl Registry {
                 }
             };
             match result {
-                Err(e) if (is_stale(&e) || e.reason == "AlreadyExists") && attempt < WRITE_RETRIES => {}
+                Err(e)
+                    if (is_stale(&e) || e.reason == "AlreadyExists") && attempt < WRITE_RETRIES => {
+                }
                 other => return other,
             }
         }
@@ -196,7 +198,8 @@ impl Registry {
         opts: &WriteOpts,
     ) -> Result<Outcome> {
         let mut warnings = Vec::new();
-        let mut incoming = crate::registry::write::decode(def, &merged, opts.validation, &mut warnings)?;
+        let mut incoming =
+            crate::registry::write::decode(def, &merged, opts.validation, &mut warnings)?;
         if def.group == "events.k8s.io" {
             incoming = crate::registry::events::to_core(&incoming);
         }

@@ -26,7 +26,11 @@ fn overlay() -> Vec<(&'static str, &'static str, Value)> {
     let meta = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
     let pod = "io.k8s.api.core.v1.PodSpec";
     let mut out = vec![
-        (meta, "finalizers", json!({ "x-kubernetes-list-type": "set" })),
+        (
+            meta,
+            "finalizers",
+            json!({ "x-kubernetes-list-type": "set" }),
+        ),
         (meta, "ownerReferences", map(&["uid"])),
         (meta, "managedFields", atomic_list.clone()),
         (pod, "containers", map(&["name"])),

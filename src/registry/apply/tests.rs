@@ -73,6 +73,7 @@ impl World {
             api_version: "example.com/v1".into(),
             subresource: "",
             has_status: false,
+            go_structs: false,
         }
     }
 
@@ -157,9 +158,18 @@ fn a_different_value_owned_by_another_manager_conflicts() {
 #[test]
 fn conflict_with_an_updater_names_its_api_version() {
     let w = World::new();
-    let created = w.update(&Value::Null, widget(json!({ "replicas": 1, "args": ["a"] })), "editor");
+    let created = w.update(
+        &Value::Null,
+        widget(json!({ "replicas": 1, "args": ["a"] })),
+        "editor",
+    );
     let err = w
-        .apply(&created, json!({ "replicas": 2, "args": ["b"] }), "applier", false)
+        .apply(
+            &created,
+            json!({ "replicas": 2, "args": ["b"] }),
+            "applier",
+            false,
+        )
         .expect_err("conflict");
     assert_eq!(
         managed::conflict_message(&err),
@@ -203,7 +213,12 @@ fn force_takes_ownership() {
 fn reapplying_without_a_field_removes_it() {
     let w = World::new();
     let obj = w
-        .apply(&Value::Null, json!({ "replicas": 1, "data": { "a": "1", "b": "2" } }), "m", false)
+        .apply(
+            &Value::Null,
+            json!({ "replicas": 1, "data": { "a": "1", "b": "2" } }),
+            "m",
+            false,
+        )
         .expect("apply");
     let obj = w
         .apply(&obj, json!({ "data": { "a": "1" } }), "m", false)
@@ -229,32 +244,61 @@ fn a_field_another_manager_owns_stays_when_dropped() {
 fn keyed_lists_merge_item_by_item_with_defaulted_keys() {
     let w = World::new();
     let obj = w
-        .apply(&Value::Null, json!({ "ports": [{ "port": 80, "name": "http" }] }), "a", false)
+        .apply(
+            &Value::Null,
+            json!({ "ports": [{ "port": 80, "name": "http" }] }),
+            "a",
+            false,
+        )
         .expect("apply");
     let obj = w
-        .apply(&obj, json!({ "ports": [{ "port": 443, "name": "https" }] }), "b", false)
+        .apply(
+            &obj,
+            json!({ "ports": [{ "port": 443, "name": "https" }] }),
+            "b",
+            false,
+        )
         .expect("apply");
     assert_eq!(
         obj["spec"]["ports"],
         json!([{ "port": 80, "name": "http" }, { "port": 443, "name": "https" }])
     );
     // The key takes the protocol's default, as upstream's key does.
-    assert!(owns(&obj, "a", &["f:spec", "f:ports", r#"k:{"port":80,"protocol":"TCP"}"#]));
+    assert!(owns(
+        &obj,
+        "a",
+        &["f:spec", "f:ports", r#"k:{"port":80,"protocol":"TCP"}"#]
+    ));
     assert!(owns(
         &obj,
         "b",
-        &["f:spec", "f:ports", r#"k:{"port":443,"protocol":"TCP"}"#, "f:name"]
+        &[
+            "f:spec",
+            "f:ports",
+            r#"k:{"port":443,"protocol":"TCP"}"#,
+            "f:name"
+        ]
     ));
     // a drops its item: only b's stays.
-    let obj = w.apply(&obj, json!({ "ports": [] }), "a", false).expect("apply");
-    assert_eq!(obj["spec"]["ports"], json!([{ "port": 443, "name": "https" }]));
+    let obj = w
+        .apply(&obj, json!({ "ports": [] }), "a", false)
+        .expect("apply");
+    assert_eq!(
+        obj["spec"]["ports"],
+        json!([{ "port": 443, "name": "https" }])
+    );
 }
 
 #[test]
 fn sets_merge_value_by_value() {
     let w = World::new();
     let obj = w
-        .apply(&Value::Null, json!({ "finalizers": ["a", "b"] }), "x", false)
+        .apply(
+            &Value::Null,
+            json!({ "finalizers": ["a", "b"] }),
+            "x",
+            false,
+        )
         .expect("apply");
     let obj = w
         .apply(&obj, json!({ "finalizers": ["c"] }), "y", false)
@@ -312,7 +356,12 @@ fn transferring_ownership_of_replicas() {
     // the value the autoscaler set stays.
     let w = World::new();
     let obj = w
-        .apply(&Value::Null, json!({ "replicas": 1, "args": ["a"] }), "kubectl", false)
+        .apply(
+            &Value::Null,
+            json!({ "replicas": 1, "args": ["a"] }),
+            "kubectl",
+            false,
+        )
         .expect("apply");
     let mut scaled = obj.clone();
     scaled["spec"]["replicas"] = json!(5);
@@ -373,7 +422,10 @@ fn update_entries_are_capped() {
         obj = w.update(&obj, next, &format!("m{i}"));
     }
     let entries = obj["metadata"]["managedFields"].as_array().expect("list");
-    let updates = entries.iter().filter(|e| e["operation"] == "Update").count();
+    let updates = entries
+        .iter()
+        .filter(|e| e["operation"] == "Update")
+        .count();
     assert_eq!(updates, 10);
     assert!(entry(&obj, "ancient-changes").is_some());
     assert!(Operation::Apply < Operation::Update);

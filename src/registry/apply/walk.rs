@@ -311,21 +311,109 @@ pub(crate) struct Comparison {
     pub(crate) removed: Set,
 }
 
-/// Compares two versions of an object field by field.
-pub(crate) fn compare(node: Option<Node<'_>>, old: &Value, new: &Value) -> Comparison {
-    let a = fields(node, old);
-    let b = fields(node, new);
-    let mut modified = Set::new();
-    for (path, nv) in &b.leaves {
-        if let Some(ov) = a.leaves.get(path)
-            && ov != nv
-        {
-            modified.insert(path);
+/// Compares two versions of an object field by field, as upstream does: a
+/// leaf that differs is modified; a place present on one side only is
+/// added or removed together with everything below it. `go_structs` says
+/// the kind is a built-in one, whose structs always exist in upstream's
+/// typed form and so are never added or removed themselves.
+pub(crate) fn compare(
+    node: Option<Node<'_>>,
+    old: &Value,
+    new: &Value,
+    go_structs: bool,
+) -> Comparison {
+    let mut cmp = Comparison::default();
+    walk_compare(
+        node,
+        Some(old),
+        Some(new),
+        &mut Vec::new(),
+        &mut cmp,
+        go_structs,
+    );
+    cmp
+}
+
+fn walk_compare(
+    node: Option<Node<'_>>,
+    old: Option<&Value>,
+    new: Option<&Value>,
+    path: &mut Path,
+    cmp: &mut Comparison,
+    go_structs: bool,
+) {
+    let Some(probe) = new.or(old) else { return };
+    let sh = shape(node, probe);
+    let both_empty = old.is_none_or(is_empty_container) && new.is_none_or(is_empty_container);
+    let same_kind = match (old, new) {
+        (Some(a), Some(b)) => a.is_object() == b.is_object() && a.is_array() == b.is_array(),
+        _ => true,
+    };
+    match (&sh, old, new) {
+        _ if matches!(sh, Shape::Leaf) || both_empty || !same_kind => {
+            match (old, new) {
+                (None, Some(_)) => cmp.added.insert(path),
+                (Some(_), None) => cmp.removed.insert(path),
+                (Some(a), Some(b)) if a != b => cmp.modified.insert(path),
+                _ => {}
+            }
+            return;
         }
+        (Shape::Map(n), _, _) => {
+            let empty = Map::new();
+            let om = old.and_then(Value::as_object).unwrap_or(&empty);
+            let nm = new.and_then(Value::as_object).unwrap_or(&empty);
+            for k in om.keys().chain(nm.keys().filter(|k| !om.contains_key(*k))) {
+                let (cn, _) = entry_schema(*n, k);
+                path.push(Pe::field(k));
+                walk_compare(cn, om.get(k), nm.get(k), path, cmp, go_structs);
+                path.pop();
+            }
+            let is_struct = n.is_some_and(|n| n.schema().get("properties").is_some());
+            if is_struct && go_structs {
+                return;
+            }
+        }
+        (Shape::Keyed(..) | Shape::SetList, _, _) => {
+            let inode = items_node(&sh);
+            let index = |v: Option<&Value>| -> Vec<(Pe, Value)> {
+                let mut out: Vec<(Pe, Value)> = Vec::new();
+                for item in v.and_then(Value::as_array).into_iter().flatten() {
+                    if let Some(pe) = item_pe(&sh, item)
+                        && !out.iter().any(|(p, _)| *p == pe)
+                    {
+                        out.push((pe, item.clone()));
+                    }
+                }
+                out
+            };
+            let (oi, ni) = (index(old), index(new));
+            let mut all: Vec<&Pe> = oi.iter().map(|(p, _)| p).collect();
+            all.extend(
+                ni.iter()
+                    .map(|(p, _)| p)
+                    .filter(|p| !oi.iter().any(|(q, _)| q == *p)),
+            );
+            for pe in all {
+                let o = oi.iter().find(|(p, _)| p == pe).map(|(_, v)| v);
+                let n = ni.iter().find(|(p, _)| p == pe).map(|(_, v)| v);
+                path.push(pe.clone());
+                match sh {
+                    Shape::SetList => match (o, n) {
+                        (None, Some(_)) => cmp.added.insert(path),
+                        (Some(_), None) => cmp.removed.insert(path),
+                        _ => {}
+                    },
+                    _ => walk_compare(inode, o, n, path, cmp, go_structs),
+                }
+                path.pop();
+            }
+        }
+        _ => {}
     }
-    Comparison {
-        added: b.set.difference(&a.set),
-        removed: a.set.difference(&b.set),
-        modified,
+    match (old, new) {
+        (None, Some(_)) => cmp.added.insert(path),
+        (Some(_), None) => cmp.removed.insert(path),
+        _ => {}
     }
 }
