@@ -390,7 +390,7 @@ pub(crate) fn apply(
 ) -> Result<Applied, Vec<Conflict>> {
     let live = without_managed(live);
     let mut merged = walk::merge(scope.node, &live, cfg);
-    let cfg_set = scope.owned_part(&walk::fields(scope.node, cfg).set);
+    let cfg_set = scope.owned_part(&walk::fields(scope.node, cfg));
     let sub = scope.subresource;
     let mine = managed.position(manager, Operation::Apply, sub, "");
     let last = mine.map(|i| managed.0[i].set.clone()).unwrap_or_default();

@@ -19,6 +19,9 @@ use crate::schema::{Definitions, Node};
 
 type Built = (Definitions, Value);
 
+/// Built schemas by group and kind, kept for the life of the process.
+type Cache = Mutex<HashMap<(String, String), Option<&'static Built>>>;
+
 /// Extensions of upstream's published schemas, by definition and property.
 fn overlay() -> Vec<(&'static str, &'static str, Value)> {
     let map = |keys: &[&str]| json!({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": keys });
@@ -141,8 +144,7 @@ fn built_for(def: &ResourceDef) -> Option<Built> {
 
 /// The schema of objects of `def`, or `None` for the deduced schema.
 pub(crate) fn lookup(def: &ResourceDef) -> Option<Node<'static>> {
-    static CACHE: OnceLock<Mutex<HashMap<(String, String), Option<&'static Built>>>> =
-        OnceLock::new();
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let key = (def.group.to_string(), def.kind.to_string());
     let mut guard = cache.lock().unwrap_or_else(|e| e.into_inner());

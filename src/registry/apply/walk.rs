@@ -6,8 +6,6 @@
 //! upstream uses where it knows no schema: maps are granular (each key is its
 //! own field), lists are atomic, everything else is a scalar.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Map, Value};
 
 use super::fieldpath::{Ordered, Path, Pe, Set};
@@ -112,21 +110,14 @@ fn items_node<'a>(shape: &Shape<'a>) -> Option<Node<'a>> {
     }
 }
 
-/// The fields an object sets, and the values of its leaves.
-#[derive(Default)]
-pub(crate) struct Fields<'v> {
-    pub(crate) set: Set,
-    pub(crate) leaves: BTreeMap<Path, &'v Value>,
-}
-
 /// Collects the fields `v` sets, as upstream's `ToFieldSet` does.
-pub(crate) fn fields<'v>(node: Option<Node<'_>>, v: &'v Value) -> Fields<'v> {
-    let mut out = Fields::default();
+pub(crate) fn fields(node: Option<Node<'_>>, v: &Value) -> Set {
+    let mut out = Set::new();
     walk_fields(node, v, &mut Vec::new(), &mut out);
     out
 }
 
-fn walk_fields<'v>(node: Option<Node<'_>>, v: &'v Value, path: &mut Path, out: &mut Fields<'v>) {
+fn walk_fields(node: Option<Node<'_>>, v: &Value, path: &mut Path, out: &mut Set) {
     let sh = shape(node, v);
     match (&sh, v) {
         (Shape::Map(n), Value::Object(m)) => {
@@ -135,11 +126,8 @@ fn walk_fields<'v>(node: Option<Node<'_>>, v: &'v Value, path: &mut Path, out: &
                 path.push(Pe::field(k));
                 walk_fields(cn, child, path, out);
                 let empty = child.is_null() || child.as_object().is_some_and(Map::is_empty);
-                if (empty || !declared) && !out.set.has(path) {
-                    out.set.insert(path);
-                    if empty {
-                        out.leaves.insert(path.clone(), child);
-                    }
+                if empty || !declared {
+                    out.insert(path);
                 }
                 path.pop();
             }
@@ -155,19 +143,14 @@ fn walk_fields<'v>(node: Option<Node<'_>>, v: &'v Value, path: &mut Path, out: &
                     continue;
                 }
                 path.push(pe);
-                if matches!(sh, Shape::SetList) {
-                    out.leaves.insert(path.clone(), item);
-                } else {
+                if !matches!(sh, Shape::SetList) {
                     walk_fields(inode, item, path, out);
                 }
-                out.set.insert(path);
+                out.insert(path);
                 path.pop();
             }
         }
-        _ => {
-            out.set.insert(path);
-            out.leaves.insert(path.clone(), v);
-        }
+        _ => out.insert(path),
     }
 }
 
