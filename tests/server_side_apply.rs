@@ -232,3 +232,118 @@ async fn kube_rs_apply_creates_conflicts_and_forces() {
         .collect();
     assert_eq!(managers, vec!["second".to_string()]);
 }
+
+#[tokio::test]
+async fn kube_rs_apply_to_status_dry_run_and_missing_namespace() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::{Api, Patch, PatchParams};
+    let s = Server::start();
+    let client = common::kube_client(&s).await;
+    let deploys: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    let spec = serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": { "name": "web" },
+        "spec": {
+            "replicas": 1,
+            "selector": { "matchLabels": { "app": "web" } },
+            "template": {
+                "metadata": { "labels": { "app": "web" } },
+                "spec": { "containers": [{ "name": "nginx", "image": "nginx:1.25" }] }
+            }
+        }
+    });
+    deploys
+        .patch("web", &PatchParams::apply("deployer"), &Patch::Apply(&spec))
+        .await
+        .expect("apply deployment");
+
+    // Apply to /status owns status fields, recorded with the subresource.
+    let status = serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": { "name": "web" },
+        "status": { "observedGeneration": 1, "replicas": 1 }
+    });
+    let d = deploys
+        .patch_status(
+            "web",
+            &PatchParams::apply("controller"),
+            &Patch::Apply(&status),
+        )
+        .await
+        .expect("apply status");
+    assert_eq!(d.status.as_ref().and_then(|s| s.replicas), Some(1));
+    let mf = d.metadata.managed_fields.expect("managedFields");
+    let ctrl = mf
+        .iter()
+        .find(|e| e.manager.as_deref() == Some("controller"))
+        .expect("controller entry");
+    assert_eq!(ctrl.operation.as_deref(), Some("Apply"));
+    assert_eq!(ctrl.subresource.as_deref(), Some("status"));
+    assert_eq!(
+        ctrl.fields_v1.as_ref().map(|f| f.0.clone()),
+        Some(serde_json::json!({ "f:status": { "f:observedGeneration": {}, "f:replicas": {} } }))
+    );
+    // The spec applier owns no status.
+    let deployer = mf
+        .iter()
+        .find(|e| e.manager.as_deref() == Some("deployer"))
+        .expect("deployer entry");
+    assert!(
+        deployer
+            .fields_v1
+            .as_ref()
+            .expect("fields")
+            .0
+            .get("f:status")
+            .is_none()
+    );
+
+    // A dry run answers with the object and stores nothing.
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let cm = serde_json::json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": { "name": "dry" }, "data": { "a": "1" }
+    });
+    let out = cms
+        .patch(
+            "dry",
+            &PatchParams::apply("x").dry_run(),
+            &Patch::Apply(&cm),
+        )
+        .await
+        .expect("dry run");
+    assert_eq!(out.data.expect("data")["a"], "1");
+    assert!(cms.get_opt("dry").await.expect("get").is_none());
+
+    // Creating by apply needs the namespace, as create does.
+    let missing: Api<ConfigMap> = Api::namespaced(client, "nope");
+    match missing
+        .patch("dry", &PatchParams::apply("x"), &Patch::Apply(&cm))
+        .await
+    {
+        Err(kube::Error::Api(e)) => {
+            assert_eq!(e.code, 404);
+            assert_eq!(e.message, "namespaces \"nope\" not found");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // The wrong apiVersion is refused with upstream's message.
+    let wrong = serde_json::json!({
+        "apiVersion": "v2", "kind": "ConfigMap", "metadata": { "name": "dry" }
+    });
+    match cms
+        .patch("dry", &PatchParams::apply("x"), &Patch::Apply(&wrong))
+        .await
+    {
+        Err(kube::Error::Api(e)) => {
+            assert_eq!(e.code, 400);
+            assert_eq!(
+                e.message,
+                "Incorrect version specified in apply patch. Specified patch version: v2, expected: v1"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
