@@ -347,3 +347,90 @@ async fn kube_rs_apply_to_status_dry_run_and_missing_namespace() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn documented_examples_of_managed_fields() {
+    for v in KUBECTL_VERSIONS {
+        let s = Server::start();
+        // The ConfigMap of the server-side apply documentation and the
+        // managedFields it shows for it.
+        let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: test-cm\n  namespace: default\n  labels:\n    test-label: test\ndata:\n  key: some value\n";
+        let out = s.kubectl_stdin(v, &["apply", "--server-side", "-f", "-"], cm);
+        assert!(out.status.success(), "{v}: {out:?}");
+        let got = json(&s.ok(
+            v,
+            &[
+                "get",
+                "cm",
+                "test-cm",
+                "-o",
+                "json",
+                "--show-managed-fields",
+            ],
+        ));
+        let e = entry(&got, "kubectl");
+        assert_eq!(e["operation"], "Apply");
+        assert_eq!(e["apiVersion"], "v1");
+        assert_eq!(
+            e["fieldsV1"],
+            serde_json::json!({
+                "f:metadata": { "f:labels": { "f:test-label": {} } },
+                "f:data": { "f:key": {} }
+            }),
+            "{v}"
+        );
+
+        // An imperative create records everything it set, defaults
+        // included, as an Update; maps and list items it added carry ".".
+        s.ok(v, &["create", "deployment", "nginx", "--image=nginx"]);
+        let d = json(&s.ok(
+            v,
+            &[
+                "get",
+                "deploy",
+                "nginx",
+                "-o",
+                "json",
+                "--show-managed-fields",
+            ],
+        ));
+        let e = entry(&d, "kubectl-create");
+        assert_eq!(e["operation"], "Update");
+        assert_eq!(
+            e["fieldsV1"],
+            serde_json::json!({
+                "f:metadata": { "f:labels": { ".": {}, "f:app": {} } },
+                "f:spec": {
+                    "f:progressDeadlineSeconds": {},
+                    "f:replicas": {},
+                    "f:revisionHistoryLimit": {},
+                    "f:selector": {},
+                    "f:strategy": {
+                        "f:rollingUpdate": { ".": {}, "f:maxSurge": {}, "f:maxUnavailable": {} },
+                        "f:type": {}
+                    },
+                    "f:template": {
+                        "f:metadata": { "f:labels": { ".": {}, "f:app": {} } },
+                        "f:spec": {
+                            "f:containers": { "k:{\"name\":\"nginx\"}": {
+                                ".": {},
+                                "f:image": {},
+                                "f:imagePullPolicy": {},
+                                "f:name": {},
+                                "f:resources": {},
+                                "f:terminationMessagePath": {},
+                                "f:terminationMessagePolicy": {}
+                            }},
+                            "f:dnsPolicy": {},
+                            "f:restartPolicy": {},
+                            "f:schedulerName": {},
+                            "f:securityContext": {},
+                            "f:terminationGracePeriodSeconds": {}
+                        }
+                    }
+                }
+            }),
+            "{v}"
+        );
+    }
+}

@@ -90,6 +90,26 @@ fn overlay() -> Vec<(&'static str, &'static str, Value)> {
     out
 }
 
+/// Struct fields Go holds by value (not by pointer), which upstream's
+/// schemas mark with `default: {}`: they exist in every object of the
+/// kind, so a write never adds or removes them as a whole.
+const VALUE_STRUCTS: &[(&str, &str)] = &[
+    ("io.k8s.api.apps.v1.DeploymentSpec", "strategy"),
+    ("io.k8s.api.apps.v1.DeploymentSpec", "template"),
+    ("io.k8s.api.apps.v1.ReplicaSetSpec", "template"),
+    ("io.k8s.api.apps.v1.StatefulSetSpec", "template"),
+    ("io.k8s.api.apps.v1.StatefulSetSpec", "updateStrategy"),
+    ("io.k8s.api.apps.v1.DaemonSetSpec", "template"),
+    ("io.k8s.api.apps.v1.DaemonSetSpec", "updateStrategy"),
+    ("io.k8s.api.batch.v1.JobSpec", "template"),
+    ("io.k8s.api.batch.v1.CronJobSpec", "jobTemplate"),
+    ("io.k8s.api.core.v1.PodTemplateSpec", "metadata"),
+    ("io.k8s.api.core.v1.PodTemplateSpec", "spec"),
+    ("io.k8s.api.batch.v1.JobTemplateSpec", "metadata"),
+    ("io.k8s.api.batch.v1.JobTemplateSpec", "spec"),
+    ("io.k8s.api.core.v1.Container", "resources"),
+];
+
 /// Structs upstream marks `x-kubernetes-map-type: atomic`.
 const ATOMIC_STRUCTS: &[&str] = &[
     "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
@@ -113,6 +133,25 @@ fn build<T: JsonSchema>() -> Built {
             && let Value::Object(ext) = ext
         {
             p.extend(ext);
+        }
+    }
+    let root_name = root
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.rsplit('/').next())
+        .map(String::from);
+    let value_structs = VALUE_STRUCTS.iter().copied().chain(
+        ["metadata", "spec", "status"]
+            .into_iter()
+            .filter_map(|f| root_name.as_deref().map(|r| (r, f))),
+    );
+    for (def, prop) in value_structs {
+        if let Some(Value::Object(p)) = defs
+            .get_mut(def)
+            .and_then(|d| d.get_mut("properties"))
+            .and_then(|p| p.get_mut(prop))
+        {
+            p.insert("default".into(), json!({}));
         }
     }
     for s in ATOMIC_STRUCTS {

@@ -297,8 +297,8 @@ pub(crate) struct Comparison {
 /// Compares two versions of an object field by field, as upstream does: a
 /// leaf that differs is modified; a place present on one side only is
 /// added or removed together with everything below it. `go_structs` says
-/// the kind is a built-in one, whose structs always exist in upstream's
-/// typed form and so are never added or removed themselves.
+/// the kind is a built-in one, whose by-value structs always exist in
+/// upstream's typed form and so are never added or removed themselves.
 pub(crate) fn compare(
     node: Option<Node<'_>>,
     old: &Value,
@@ -313,6 +313,7 @@ pub(crate) fn compare(
         &mut Vec::new(),
         &mut cmp,
         go_structs,
+        true,
     );
     cmp
 }
@@ -324,6 +325,7 @@ fn walk_compare(
     path: &mut Path,
     cmp: &mut Comparison,
     go_structs: bool,
+    always_there: bool,
 ) {
     let Some(probe) = new.or(old) else { return };
     let sh = shape(node, probe);
@@ -346,15 +348,22 @@ fn walk_compare(
             let empty = Map::new();
             let om = old.and_then(Value::as_object).unwrap_or(&empty);
             let nm = new.and_then(Value::as_object).unwrap_or(&empty);
+            let required: Vec<&str> = n
+                .and_then(|n| n.schema().get("required"))
+                .and_then(Value::as_array)
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
             for k in om.keys().chain(nm.keys().filter(|k| !om.contains_key(*k))) {
                 let (cn, _) = entry_schema(*n, k);
+                // Upstream compares typed Go objects, in which required
+                // fields and structs held by value (marked with an object
+                // default) are always there, if only as null.
+                let always = go_structs
+                    && (required.contains(&k.as_str())
+                        || cn.is_some_and(|c| c.get("default").is_some_and(Value::is_object)));
                 path.push(Pe::field(k));
-                walk_compare(cn, om.get(k), nm.get(k), path, cmp, go_structs);
+                walk_compare(cn, om.get(k), nm.get(k), path, cmp, go_structs, always);
                 path.pop();
-            }
-            let is_struct = n.is_some_and(|n| n.schema().get("properties").is_some());
-            if is_struct && go_structs {
-                return;
             }
         }
         (Shape::Keyed(..) | Shape::SetList, _, _) => {
@@ -387,12 +396,15 @@ fn walk_compare(
                         (Some(_), None) => cmp.removed.insert(path),
                         _ => {}
                     },
-                    _ => walk_compare(inode, o, n, path, cmp, go_structs),
+                    _ => walk_compare(inode, o, n, path, cmp, go_structs, false),
                 }
                 path.pop();
             }
         }
         _ => {}
+    }
+    if always_there {
+        return;
     }
     match (old, new) {
         (None, Some(_)) => cmp.added.insert(path),
