@@ -434,3 +434,37 @@ fn documented_examples_of_managed_fields() {
         );
     }
 }
+
+#[test]
+fn upgrading_from_client_side_apply_takes_over_without_conflicts() {
+    for v in KUBECTL_VERSIONS {
+        let s = Server::start();
+        let out = s.kubectl_stdin(v, &["apply", "-f", "-"], &manifest(true, Some(2)));
+        assert!(out.status.success(), "{v}: {out:?}");
+        let d = deployment(&s, v);
+        assert_eq!(
+            entry(&d, "kubectl-client-side-apply")["operation"],
+            "Update"
+        );
+        // The documented upgrade path: the same command with
+        // --server-side takes the fields over, even with a changed value,
+        // because the live values are still what client-side apply set.
+        let out = apply(&s, v, &manifest(true, Some(3)), &[]);
+        assert!(out.status.success(), "{v}: {out:?}");
+        let d = deployment(&s, v);
+        assert_eq!(d["spec"]["replicas"], 3);
+        assert_eq!(entry(&d, "kubectl")["operation"], "Apply");
+        // The client-side annotation follows what was applied.
+        let last: serde_json::Value = serde_json::from_str(
+            d["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+                .as_str()
+                .expect("annotation"),
+        )
+        .expect("json");
+        assert_eq!(last["spec"]["replicas"], 3, "{v}");
+        // A field changed by someone else since is still a conflict.
+        s.ok(v, &["scale", "deploy", "web", "--replicas=5"]);
+        let out = apply(&s, v, &manifest(true, Some(4)), &[]);
+        assert!(!out.status.success(), "{v}");
+    }
+}

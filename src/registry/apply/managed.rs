@@ -369,6 +369,49 @@ pub(crate) fn conflict_message(conflicts: &[Conflict]) -> String {
     )
 }
 
+/// The manager `kubectl apply --server-side` uses, the only one whose
+/// applies interact with client-side apply's annotation.
+const KUBECTL: &str = "kubectl";
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+fn last_applied(obj: &Value) -> Option<&str> {
+    obj.pointer("/metadata/annotations")?
+        .get(LAST_APPLIED)?
+        .as_str()
+        .filter(|s| !s.is_empty())
+}
+
+/// The fields of the last client-side applied configuration whose live
+/// values it still matches.
+fn last_applied_fields(scope: &Scope<'_>, live: &Value) -> Option<Set> {
+    let config: Value = serde_json::from_str(last_applied(live)?).ok()?;
+    let set = walk::fields(scope.node, &config);
+    let differing = walk::compare(scope.node, live, &config, scope.go_structs).modified;
+    Some(set.difference(&differing))
+}
+
+/// Keeps client-side apply's annotation in step with what kubectl applies
+/// server-side, when the object has one.
+fn sync_last_applied(merged: &mut Value, cfg: &Value) {
+    if last_applied(merged).is_none() {
+        return;
+    }
+    let mut config = cfg.clone();
+    if let Some(a) = config
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+    {
+        a.remove(LAST_APPLIED);
+    }
+    let text = format!("{config}\n");
+    if let Some(a) = merged
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+    {
+        a.insert(LAST_APPLIED.into(), Value::String(text));
+    }
+}
+
 /// The result of an apply.
 pub(crate) struct Applied {
     /// The live object with the configuration merged in and the fields the
@@ -450,8 +493,18 @@ pub(crate) fn apply(
         }
     }
     if !conflicts.is_empty() && !force {
-        conflicts.sort_by(|a, b| a.order.cmp(&b.order));
-        return Err(conflicts);
+        // kubectl moving from client-side to server-side apply: fields
+        // whose live value is still what the last client-side apply set
+        // are taken over without a conflict.
+        if manager == KUBECTL
+            && let Some(allowed) = last_applied_fields(scope, &live)
+        {
+            conflicts.retain(|c| !allowed.has(&c.path));
+        }
+        if !conflicts.is_empty() {
+            conflicts.sort_by(|a, b| a.order.cmp(&b.order));
+            return Err(conflicts);
+        }
     }
     for (i, e) in managed.0.iter_mut().enumerate() {
         if i != mine {
@@ -460,6 +513,9 @@ pub(crate) fn apply(
     }
     if merged != live || managed.0[mine].time.is_none() {
         managed.0[mine].time = Some(now.to_string());
+    }
+    if manager == KUBECTL {
+        sync_last_applied(&mut merged, cfg);
     }
     managed.drop_empty();
     managed.cap();
