@@ -338,6 +338,20 @@ pub(crate) struct Conflict {
 }
 
 impl Conflict {
+    #[cfg(test)]
+    pub(crate) fn for_test(manager: &str, path: Path) -> Conflict {
+        Conflict {
+            manager: manager.to_string(),
+            order: (
+                manager.to_string(),
+                Operation::Update,
+                String::new(),
+                String::new(),
+            ),
+            path,
+        }
+    }
+
     /// `.spec.replicas`, `.spec.containers[name="nginx"].image`.
     pub(crate) fn field(&self) -> String {
         path_string(&self.path)

@@ -219,3 +219,51 @@ impl Registry {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apply_bodies_are_yaml_or_json() {
+        let yaml = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  n: \"1\"\n";
+        let v = parse(yaml).expect("yaml");
+        assert_eq!(v["data"]["n"], "1");
+        assert_eq!(v["metadata"]["name"], "a");
+        let v = parse(br#"{"apiVersion":"v1","kind":"ConfigMap","spec":{"replicas":2}}"#)
+            .expect("json");
+        assert_eq!(v["spec"]["replicas"], 2);
+        let err = parse(b"a: [1, 2").expect_err("bad yaml");
+        assert_eq!(err.code, 400);
+        assert!(
+            err.message.starts_with("error decoding YAML: "),
+            "{}",
+            err.message
+        );
+        assert_eq!(parse(b"- 1\n- 2\n").expect_err("a list").code, 400);
+    }
+
+    #[test]
+    fn conflicts_answer_with_upstream_status() {
+        use super::super::fieldpath::Pe;
+        let w = managed::Conflict::for_test(
+            "\"hpa\" using apps/v1",
+            vec![Pe::field("spec"), Pe::field("replicas")],
+        );
+        let e = conflict_error(&[w]);
+        assert_eq!(e.code, 409);
+        assert_eq!(e.reason, "Conflict");
+        assert_eq!(
+            e.message,
+            "Apply failed with 1 conflict: conflict with \"hpa\" using apps/v1: .spec.replicas"
+        );
+        assert_eq!(
+            e.details,
+            Some(json!({ "causes": [{
+                "reason": "FieldManagerConflict",
+                "message": "conflict with \"hpa\" using apps/v1",
+                "field": ".spec.replicas",
+            }]}))
+        );
+    }
+}
