@@ -11,6 +11,8 @@ use crate::schema::Node;
 /// folded into one entry per API version named [`ANCIENT`].
 const MAX_UPDATE_MANAGERS: usize = 10;
 const ANCIENT: &str = "ancient-changes";
+/// Owner of what an object held before its first recorded write.
+const BEFORE_FIRST_APPLY: &str = "before-first-apply";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Operation {
@@ -400,8 +402,12 @@ fn last_applied(obj: &Value) -> Option<&str> {
 fn last_applied_fields(scope: &Scope<'_>, live: &Value) -> Option<Set> {
     let config: Value = serde_json::from_str(last_applied(live)?).ok()?;
     let set = walk::fields(scope.node, &config);
-    let differing = walk::compare(scope.node, live, &config, scope.go_structs).modified;
-    Some(set.difference(&differing))
+    let cmp = walk::compare(scope.node, live, &config, scope.go_structs);
+    Some(
+        set.difference(&cmp.modified)
+            .difference(&cmp.added)
+            .difference(&cmp.removed),
+    )
 }
 
 /// Keeps client-side apply's annotation in step with what kubectl applies
@@ -445,6 +451,13 @@ pub(crate) fn apply(
     force: bool,
     now: &str,
 ) -> Result<Applied, Vec<Conflict>> {
+    if managed.0.is_empty() && live.is_object() {
+        // An object nobody was recorded for yet (written before tracking):
+        // what it holds is owned by "before-first-apply", so the apply
+        // conflicts with it rather than silently taking it.
+        let empty = json!({ "apiVersion": live["apiVersion"], "kind": live["kind"] });
+        managed = update(scope, managed, &empty, live, BEFORE_FIRST_APPLY, now);
+    }
     let live = without_managed(live);
     let mut merged = walk::merge(scope.node, &live, cfg);
     let cfg_set = scope.owned_part(&walk::fields(scope.node, cfg));

@@ -140,6 +140,12 @@ pub(crate) fn record_write(
         }
     };
     let empty = Value::Object(Default::default());
+    // Upstream names a writer it cannot name otherwise "unknown".
+    let manager = if manager.is_empty() {
+        "unknown"
+    } else {
+        manager
+    };
     let managed = managed::update(
         &scope(def, sub),
         managed,

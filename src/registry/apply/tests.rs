@@ -440,3 +440,22 @@ fn manager_names_come_from_the_parameter_or_the_user_agent() {
     );
     assert_eq!(super::manager_for(Some(""), "kube-rs/1"), "kube-rs");
 }
+
+#[test]
+fn untracked_fields_belong_to_before_first_apply() {
+    let w = World::new();
+    let untracked = widget(json!({ "replicas": 1, "args": ["a"] }));
+    let err = w
+        .apply(&untracked, json!({ "replicas": 2 }), "kubectl", false)
+        .expect_err("conflict");
+    assert_eq!(
+        managed::conflict_message(&err),
+        "Apply failed with 1 conflict: conflict with \"before-first-apply\" using example.com/v1: .spec.replicas"
+    );
+    // The same value is shared, and the rest stays with the old owner.
+    let obj = w
+        .apply(&untracked, json!({ "replicas": 1 }), "kubectl", false)
+        .expect("shared");
+    assert!(owns(&obj, "before-first-apply", &["f:spec", "f:args"]));
+    assert!(owns(&obj, "kubectl", &["f:spec", "f:replicas"]));
+}
