@@ -231,6 +231,23 @@ async fn kube_rs_apply_creates_conflicts_and_forces() {
         .filter_map(|e| e.manager)
         .collect();
     assert_eq!(managers, vec!["second".to_string()]);
+
+    // A resourceVersion in the configuration is a precondition.
+    let mut stale = cm("3");
+    stale["metadata"]["resourceVersion"] = serde_json::json!("1");
+    match api
+        .patch("cfg", &PatchParams::apply("second"), &Patch::Apply(&stale))
+        .await
+    {
+        Err(kube::Error::Api(e)) => {
+            assert_eq!(e.code, 409);
+            assert_eq!(
+                e.message,
+                "Operation cannot be fulfilled on configmaps \"cfg\": the object has been modified; please apply your changes to the latest version and try again"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]

@@ -134,6 +134,13 @@ impl Registry {
         }
         let mut cfg = parse(body)?;
         check_config(def, ns, name, &mut cfg)?;
+        // A resourceVersion in the configuration is a precondition.
+        let expected = cfg
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(crate::registry::parse_rv)
+            .transpose()?;
         let scope = scope(def, sub);
         let mut opts = opts.clone();
         opts.applied = true;
@@ -158,6 +165,9 @@ impl Registry {
                     self.create(def, ns, obj, &opts).await.map(|o| (o, true))
                 }
                 Some(current) => {
+                    if expected.is_some_and(|rv| rv != revision_of(&current)) {
+                        return Err(ApiError::stale(def, name));
+                    }
                     let live = self.present(def, &current);
                     let managed = Managed::decode(&live).unwrap_or_default();
                     let applied = managed::apply(
