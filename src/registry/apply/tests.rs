@@ -459,3 +459,26 @@ fn untracked_fields_belong_to_before_first_apply() {
     assert!(owns(&obj, "before-first-apply", &["f:spec", "f:args"]));
     assert!(owns(&obj, "kubectl", &["f:spec", "f:replicas"]));
 }
+
+#[test]
+fn shared_items_follow_the_applied_order() {
+    let w = World::new();
+    let obj = w
+        .apply(
+            &Value::Null,
+            json!({ "finalizers": ["a", "b", "c"] }),
+            "x",
+            false,
+        )
+        .expect("apply");
+    let obj = w
+        .apply(&obj, json!({ "finalizers": ["c", "a", "d"] }), "x", false)
+        .expect("apply");
+    // b is no longer applied by anyone and goes; c and a take the applied
+    // order, d comes after them.
+    assert_eq!(obj["spec"]["finalizers"], json!(["c", "a", "d"]));
+    let obj = w
+        .apply(&obj, json!({ "finalizers": ["e"] }), "y", false)
+        .expect("apply");
+    assert_eq!(obj["spec"]["finalizers"], json!(["c", "a", "d", "e"]));
+}

@@ -187,49 +187,86 @@ pub(crate) fn merge(node: Option<Node<'_>>, live: &Value, cfg: &Value) -> Value 
     }
 }
 
-/// Merges two associative lists. Live items keep their place; applied
-/// items come in the applied order, new ones just before the next item
-/// both lists share, the rest at the end.
+/// Merges two associative lists as upstream orders them: items both lists
+/// hold come in the applied order, live-only items keep their place
+/// around them, applied-only items come where the configuration puts them.
 fn merge_list(sh: &Shape<'_>, live: &[Value], cfg: &[Value]) -> Vec<Value> {
+    use std::collections::{BTreeMap, BTreeSet, VecDeque};
     let inode = items_node(sh);
-    let cfg_items: Vec<(Option<Pe>, &Value)> = cfg.iter().map(|i| (item_pe(sh, i), i)).collect();
-    let mut taken = vec![false; cfg.len()];
-    let mut out = Vec::with_capacity(live.len().max(cfg.len()));
-    let merged_item = |l: &Value, c: &Value| match sh {
-        Shape::SetList => c.clone(),
-        _ => merge(inode, l, c),
+    let lhs: Vec<Option<Pe>> = live.iter().map(|i| item_pe(sh, i)).collect();
+    let mut rhs: Vec<(Pe, &Value)> = Vec::new();
+    let mut unkeyed = Vec::new();
+    for item in cfg {
+        match item_pe(sh, item) {
+            Some(pe) if !rhs.iter().any(|(p, _)| *p == pe) => rhs.push((pe, item)),
+            Some(_) => {}
+            None => unkeyed.push(item.clone()),
+        }
+    }
+    let mut in_lhs: BTreeMap<&Pe, &Value> = BTreeMap::new();
+    for (pe, item) in lhs.iter().zip(live) {
+        if let Some(pe) = pe {
+            in_lhs.entry(pe).or_insert(item);
+        }
+    }
+    let in_rhs: BTreeMap<&Pe, &Value> = rhs.iter().map(|(p, v)| (p, *v)).collect();
+    let mut shared: VecDeque<&Pe> = rhs
+        .iter()
+        .map(|(p, _)| p)
+        .filter(|p| in_lhs.contains_key(p))
+        .collect();
+    let mut next_shared = shared.pop_front();
+    let mut merged: BTreeSet<&Pe> = BTreeSet::new();
+    let item = |pe: &Pe, c: &Value| match (sh, in_lhs.get(pe)) {
+        (Shape::SetList, _) | (_, None) => c.clone(),
+        (_, Some(l)) => merge(inode, l, c),
     };
-    for l in live {
-        let pe = item_pe(sh, l);
-        let at = pe
-            .as_ref()
-            .and_then(|pe| cfg_items.iter().position(|(p, _)| p.as_ref() == Some(pe)));
-        match at {
-            None => out.push(l.clone()),
-            Some(j) => {
-                // Applied items before this shared one that are not in the
-                // live list go first, in the applied order.
-                for (i, (p, c)) in cfg_items.iter().enumerate().take(j) {
-                    let in_live = p
-                        .as_ref()
-                        .is_some_and(|p| live.iter().any(|x| item_pe(sh, x).as_ref() == Some(p)));
-                    if !taken[i] && !in_live {
-                        taken[i] = true;
-                        out.push((*c).clone());
+    let mut out = Vec::with_capacity(live.len().max(cfg.len()));
+    let (mut li, mut ri) = (0, 0);
+    while li < lhs.len() || ri < rhs.len() {
+        if li < lhs.len() && ri < rhs.len() {
+            if lhs[li].as_ref() == Some(&rhs[ri].0) {
+                let pe = &rhs[ri].0;
+                merged.insert(pe);
+                out.push(item(pe, rhs[ri].1));
+                li += 1;
+                ri += 1;
+                next_shared = shared.pop_front();
+                continue;
+            }
+            if let Some(pe) = &lhs[li]
+                && in_rhs.contains_key(pe)
+                && next_shared.is_some_and(|n| n != pe)
+            {
+                li += 1;
+                continue;
+            }
+        }
+        if li < lhs.len() {
+            match &lhs[li] {
+                Some(pe) if in_rhs.contains_key(pe) => {
+                    if merged.contains(pe) {
+                        li += 1;
                     }
                 }
-                if !taken[j] {
-                    taken[j] = true;
-                    out.push(merged_item(l, cfg_items[j].1));
+                _ => {
+                    out.push(live[li].clone());
+                    li += 1;
+                    continue;
                 }
             }
         }
-    }
-    for (i, (_, c)) in cfg_items.iter().enumerate() {
-        if !taken[i] {
-            out.push((*c).clone());
+        if ri < rhs.len() {
+            let pe = &rhs[ri].0;
+            merged.insert(pe);
+            out.push(item(pe, rhs[ri].1));
+            ri += 1;
+            if next_shared == Some(pe) {
+                next_shared = shared.pop_front();
+            }
         }
     }
+    out.extend(unkeyed);
     out
 }
 
