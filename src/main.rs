@@ -2,6 +2,8 @@
 //! edge cloud.
 
 mod api;
+#[allow(dead_code)] // Users arrive with CRD validation rules and admission policies.
+mod cel;
 mod cli;
 mod pki;
 mod registry;

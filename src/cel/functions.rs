@@ -1,0 +1,862 @@
+//! The function library: CEL's standard functions and conversions, and the
+//! Kubernetes extension libraries (strings, lists, regex, quantity) plus
+//! optionals.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use regex::Regex;
+
+use super::EvalError;
+use super::eval::{Evaluator, no_overload};
+use super::quantity::Quantity;
+use super::time::{Duration, Timestamp};
+use super::value::{Value, format_double};
+
+type Result<T> = std::result::Result<T, EvalError>;
+
+/// Identifiers that evaluate to type values.
+pub(super) const TYPE_NAMES: &[&str] = &[
+    "bool",
+    "int",
+    "uint",
+    "double",
+    "string",
+    "bytes",
+    "list",
+    "map",
+    "null_type",
+    "type",
+];
+
+/// The static name of a type identifier (all names are 'static already).
+pub(super) fn type_value_name(name: &'static str) -> &'static str {
+    name
+}
+
+pub(super) const GLOBAL_FUNCTIONS: &[&str] = &[
+    "size",
+    "int",
+    "uint",
+    "double",
+    "string",
+    "bytes",
+    "bool",
+    "dyn",
+    "type",
+    "duration",
+    "timestamp",
+    "matches",
+    "quantity",
+    "isQuantity",
+];
+
+pub(super) const MEMBER_FUNCTIONS: &[&str] = &[
+    // standard
+    "size",
+    "contains",
+    "startsWith",
+    "endsWith",
+    "matches",
+    // timestamps and durations
+    "getFullYear",
+    "getMonth",
+    "getDayOfMonth",
+    "getDate",
+    "getDayOfWeek",
+    "getDayOfYear",
+    "getHours",
+    "getMinutes",
+    "getSeconds",
+    "getMilliseconds",
+    // strings
+    "charAt",
+    "indexOf",
+    "lastIndexOf",
+    "lowerAscii",
+    "upperAscii",
+    "replace",
+    "split",
+    "substring",
+    "trim",
+    "join",
+    "format",
+    "reverse",
+    // lists
+    "isSorted",
+    "sum",
+    "min",
+    "max",
+    "slice",
+    "flatten",
+    "distinct",
+    // regex
+    "find",
+    "findAll",
+    // quantity
+    "isInteger",
+    "asInteger",
+    "asApproximateFloat",
+    "sign",
+    "add",
+    "sub",
+    "isGreaterThan",
+    "isLessThan",
+    "compareTo",
+    // optionals
+    "hasValue",
+    "value",
+    "orValue",
+    "or",
+];
+
+/// Functions called as `namespace.name(...)`.
+pub(super) const NAMESPACED_FUNCTIONS: &[(&str, &str)] = &[
+    ("optional", "of"),
+    ("optional", "none"),
+    ("optional", "ofNonZeroValue"),
+    ("strings", "quote"),
+    ("sets", "contains"),
+    ("sets", "equivalent"),
+    ("sets", "intersects"),
+];
+
+fn err(msg: impl Into<String>) -> EvalError {
+    EvalError::new(msg)
+}
+
+fn int_arg(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int(i) => Some(*i),
+        _ => None,
+    }
+}
+
+/// Code-point length and contents, as CEL's string functions count.
+fn chars(s: &str) -> Vec<char> {
+    s.chars().collect()
+}
+
+fn index_err(i: i64) -> EvalError {
+    err(format!("index out of range: {i}"))
+}
+
+/// Compiled regular expressions, shared across evaluations; patterns are
+/// nearly always literals, so the cache stays small (it is reset when large).
+fn regex(pattern: &str) -> Result<Regex> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Regex>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(r) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(pattern) {
+        return Ok(r.clone());
+    }
+    let r = Regex::new(pattern).map_err(|e| err(format!("error parsing regexp: {e}")))?;
+    let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if c.len() > 256 {
+        c.clear();
+    }
+    c.insert(pattern.to_string(), r.clone());
+    Ok(r)
+}
+
+/// Dispatches a global (`recv` is `None`) or member function call.
+pub(super) fn call(
+    ev: &mut Evaluator<'_>,
+    name: &str,
+    recv: Option<Value>,
+    args: Vec<Value>,
+) -> Result<Value> {
+    let member = recv.is_some();
+    let all: Vec<Value> = recv.into_iter().chain(args).collect();
+    let nope = || no_overload(name, &all.iter().collect::<Vec<_>>());
+    // Functions that scan strings or lists are charged by their size.
+    let size_cost = match all.first() {
+        Some(Value::String(s)) => s.len() as u64 / 10,
+        Some(Value::List(l)) => l.len() as u64,
+        _ => 0,
+    };
+    ev.charge(size_cost)?;
+    use Value as V;
+    match (name, member, all.as_slice()) {
+        ("size", _, [v]) => size(v).ok_or_else(nope),
+        ("dyn", false, [v]) => Ok(v.clone()),
+        ("type", false, [v]) => Ok(V::Type(v.type_name())),
+        ("int", false, [v]) => to_int(v).ok_or_else(nope)?,
+        ("uint", false, [v]) => to_uint(v).ok_or_else(nope)?,
+        ("double", false, [v]) => to_double(v).ok_or_else(nope)?,
+        ("string", false, [v]) => to_string(v).ok_or_else(nope)?,
+        ("bytes", false, [V::Bytes(b)]) => Ok(V::Bytes(b.clone())),
+        ("bytes", false, [V::String(s)]) => Ok(V::Bytes(s.as_bytes().into())),
+        ("bool", false, [V::Bool(b)]) => Ok(V::Bool(*b)),
+        ("bool", false, [V::String(s)]) => match &**s {
+            "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(V::Bool(true)),
+            "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(V::Bool(false)),
+            _ => Err(err(format!("type conversion error from 'string' to 'bool': {s}"))),
+        },
+        ("duration", false, [V::String(s)]) => Duration::parse(s).map(V::Duration),
+        ("duration", false, [V::Duration(d)]) => Ok(V::Duration(*d)),
+        ("timestamp", false, [V::String(s)]) => Timestamp::parse(s).map(V::Timestamp),
+        ("timestamp", false, [V::Int(i)]) => Timestamp::from_secs_nanos(*i, 0).map(V::Timestamp),
+        ("timestamp", false, [V::Timestamp(t)]) => Ok(V::Timestamp(*t)),
+        ("matches", _, [V::String(s), V::String(re)]) => {
+            ev.charge(s.len() as u64 / 10)?;
+            Ok(V::Bool(regex(re)?.is_match(s)))
+        }
+        ("contains", true, [V::String(s), V::String(t)]) => Ok(V::Bool(s.contains(&**t))),
+        ("startsWith", true, [V::String(s), V::String(t)]) => Ok(V::Bool(s.starts_with(&**t))),
+        ("endsWith", true, [V::String(s), V::String(t)]) => Ok(V::Bool(s.ends_with(&**t))),
+        ("quantity", false, [V::String(s)]) => Quantity::parse(s).map(|q| V::Quantity(Arc::new(q))).ok_or_else(|| {
+            err("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
+        }),
+        ("isQuantity", false, [V::String(s)]) => Ok(V::Bool(Quantity::parse(s).is_some())),
+        (_, true, [V::String(_), ..]) => strings(name, &all).unwrap_or_else(|| Err(nope())),
+        (_, true, [V::List(_), ..]) => lists(name, &all).unwrap_or_else(|| Err(nope())),
+        (_, true, [V::Timestamp(t), rest @ ..]) => timestamp_accessor(name, *t, rest).unwrap_or_else(|| Err(nope())),
+        (_, true, [V::Duration(d), rest @ ..]) => duration_accessor(name, *d, rest).ok_or_else(nope),
+        (_, true, [V::Quantity(q), rest @ ..]) => quantity_method(name, q, rest).unwrap_or_else(|| Err(nope())),
+        (_, true, [V::Optional(o), rest @ ..]) => optional_method(name, o.as_deref(), rest).unwrap_or_else(|| Err(nope())),
+        _ => Err(nope()),
+    }
+}
+
+/// `optional.of(x)` and friends, `strings.quote(s)`.
+pub(super) fn call_namespaced(
+    ev: &mut Evaluator<'_>,
+    ns: &str,
+    name: &str,
+    args: Vec<Value>,
+) -> Result<Value> {
+    let full = format!("{ns}.{name}");
+    match (ns, name, args.as_slice()) {
+        ("optional", "of", [v]) => Ok(Value::Optional(Some(Box::new(v.clone())))),
+        ("optional", "none", []) => Ok(Value::Optional(None)),
+        ("optional", "ofNonZeroValue", [v]) => {
+            Ok(Value::Optional((!is_zero(v)).then(|| Box::new(v.clone()))))
+        }
+        ("strings", "quote", [Value::String(s)]) => Ok(Value::from(quote(s))),
+        ("sets", _, [Value::List(a), Value::List(b)]) => {
+            ev.charge((a.len() * b.len()) as u64 / 10)?;
+            let has = |l: &[Value], x: &Value| l.iter().any(|y| y.equals(x));
+            Ok(Value::Bool(match name {
+                "contains" => b.iter().all(|x| has(a, x)),
+                "equivalent" => b.iter().all(|x| has(a, x)) && a.iter().all(|x| has(b, x)),
+                _ => a.iter().any(|x| has(b, x)),
+            }))
+        }
+        _ => Err(no_overload(&full, &args.iter().collect::<Vec<_>>())),
+    }
+}
+
+fn is_zero(v: &Value) -> bool {
+    match v {
+        Value::Null | Value::Optional(None) => true,
+        Value::Bool(b) => !b,
+        Value::Int(i) => *i == 0,
+        Value::Uint(u) => *u == 0,
+        Value::Double(d) => *d == 0.0,
+        Value::String(s) => s.is_empty(),
+        Value::Bytes(b) => b.is_empty(),
+        Value::List(l) => l.is_empty(),
+        Value::Map(m) => m.is_empty(),
+        Value::Duration(d) => d.0 == 0,
+        Value::Timestamp(t) => t.0 == 0,
+        _ => false,
+    }
+}
+
+fn quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn size(v: &Value) -> Option<Value> {
+    let n = match v {
+        Value::String(s) => s.chars().count(),
+        Value::Bytes(b) => b.len(),
+        Value::List(l) => l.len(),
+        Value::Map(m) => m.len(),
+        _ => return None,
+    };
+    Some(Value::Int(n as i64))
+}
+
+fn range_err() -> EvalError {
+    err("integer overflow")
+}
+
+fn to_int(v: &Value) -> Option<Result<Value>> {
+    Some(match v {
+        Value::Int(i) => Ok(Value::Int(*i)),
+        Value::Uint(u) => i64::try_from(*u).map(Value::Int).map_err(|_| range_err()),
+        Value::Double(d) => {
+            if d.is_finite() && *d > -9.223372036854776e18 && *d < 9.223372036854776e18 {
+                Ok(Value::Int(*d as i64))
+            } else {
+                Err(range_err())
+            }
+        }
+        Value::String(s) => s.parse::<i64>().map(Value::Int).map_err(|_| {
+            err(format!(
+                "strconv.ParseInt: parsing {:?}: invalid syntax",
+                &**s
+            ))
+        }),
+        Value::Timestamp(t) => Ok(Value::Int(t.unix_secs())),
+        Value::Duration(d) => Ok(Value::Int(d.0)),
+        _ => return None,
+    })
+}
+
+fn to_uint(v: &Value) -> Option<Result<Value>> {
+    let overflow = || err("unsigned integer overflow");
+    Some(match v {
+        Value::Uint(u) => Ok(Value::Uint(*u)),
+        Value::Int(i) => u64::try_from(*i).map(Value::Uint).map_err(|_| overflow()),
+        Value::Double(d) => {
+            if d.is_finite() && *d > -1.0 && *d < 1.8446744073709552e19 {
+                Ok(Value::Uint(*d as u64))
+            } else {
+                Err(overflow())
+            }
+        }
+        Value::String(s) => s.parse::<u64>().map(Value::Uint).map_err(|_| {
+            err(format!(
+                "strconv.ParseUint: parsing {:?}: invalid syntax",
+                &**s
+            ))
+        }),
+        _ => return None,
+    })
+}
+
+fn to_double(v: &Value) -> Option<Result<Value>> {
+    Some(match v {
+        Value::Double(d) => Ok(Value::Double(*d)),
+        Value::Int(i) => Ok(Value::Double(*i as f64)),
+        Value::Uint(u) => Ok(Value::Double(*u as f64)),
+        Value::String(s) => {
+            let parsed = match s.to_ascii_lowercase().trim_start_matches(['+', '-']) {
+                "inf" | "infinity" | "nan" => s.parse::<f64>().ok(),
+                _ => s.parse::<f64>().ok(),
+            };
+            parsed.map(Value::Double).ok_or_else(|| {
+                err(format!(
+                    "strconv.ParseFloat: parsing {:?}: invalid syntax",
+                    &**s
+                ))
+            })
+        }
+        _ => return None,
+    })
+}
+
+fn to_string(v: &Value) -> Option<Result<Value>> {
+    Some(Ok(Value::from(match v {
+        Value::String(s) => return Some(Ok(Value::String(s.clone()))),
+        Value::Int(i) => i.to_string(),
+        Value::Uint(u) => u.to_string(),
+        Value::Double(d) => format_double(*d),
+        Value::Bool(b) => b.to_string(),
+        Value::Bytes(b) => match std::str::from_utf8(b) {
+            Ok(s) => s.to_string(),
+            Err(_) => return Some(Err(err("invalid UTF-8 in bytes, cannot convert to string"))),
+        },
+        Value::Duration(d) => d.to_string(),
+        Value::Timestamp(t) => t.to_string(),
+        Value::Type(t) => (*t).to_string(),
+        Value::Quantity(q) => q.to_string(),
+        _ => return None,
+    })))
+}
+
+/// The strings extension library; `None` when no overload matches.
+fn strings(name: &str, all: &[Value]) -> Option<Result<Value>> {
+    use Value as V;
+    let V::String(s) = &all[0] else { return None };
+    let args = &all[1..];
+    Some(match (name, args) {
+        ("charAt", [V::Int(i)]) => {
+            let cs = chars(s);
+            match usize::try_from(*i) {
+                Ok(n) if n < cs.len() => Ok(V::from(cs[n].to_string())),
+                Ok(n) if n == cs.len() => Ok(V::from("")),
+                _ => Err(index_err(*i)),
+            }
+        }
+        ("indexOf", [V::String(sub)]) => Ok(V::Int(index_of(s, sub, 0).unwrap_or(-1))),
+        ("indexOf", [V::String(sub), V::Int(off)]) => {
+            let n = s.chars().count() as i64;
+            if *off < 0 || *off > n {
+                return Some(Err(index_err(*off)));
+            }
+            Ok(V::Int(index_of(s, sub, *off as usize).unwrap_or(-1)))
+        }
+        ("lastIndexOf", [V::String(sub)]) => Ok(V::Int(last_index_of(s, sub, None))),
+        ("lastIndexOf", [V::String(sub), V::Int(off)]) => {
+            let n = s.chars().count() as i64;
+            if *off < 0 || *off >= n.max(1) && !(n == 0 && *off == 0) {
+                return Some(Err(index_err(*off)));
+            }
+            Ok(V::Int(last_index_of(s, sub, Some(*off as usize))))
+        }
+        ("lowerAscii", []) => Ok(V::from(s.to_ascii_lowercase())),
+        ("upperAscii", []) => Ok(V::from(s.to_ascii_uppercase())),
+        ("replace", [V::String(from), V::String(to)]) => Ok(V::from(s.replace(&**from, to))),
+        ("replace", [V::String(from), V::String(to), V::Int(n)]) => Ok(V::from(if *n < 0 {
+            s.replace(&**from, to)
+        } else {
+            s.replacen(&**from, to, *n as usize)
+        })),
+        ("split", [V::String(sep)]) => Ok(split(s, sep, -1)),
+        ("split", [V::String(sep), V::Int(n)]) => Ok(split(s, sep, *n)),
+        ("substring", [V::Int(start)]) => substring(s, *start, None),
+        ("substring", [V::Int(start), V::Int(end)]) => substring(s, *start, Some(*end)),
+        ("trim", []) => Ok(V::from(s.trim())),
+        ("reverse", []) => Ok(V::from(s.chars().rev().collect::<String>())),
+        ("format", [V::List(items)]) => format(s, items),
+        ("matches", _) | ("contains", _) | ("startsWith", _) | ("endsWith", _) => return None,
+        ("find", [V::String(re)]) => {
+            regex(re).map(|r| V::from(r.find(s).map_or("", |m| m.as_str())))
+        }
+        ("findAll", [V::String(re)]) => find_all(s, re, -1),
+        ("findAll", [V::String(re), V::Int(n)]) => find_all(s, re, *n),
+        _ => return None,
+    })
+}
+
+fn find_all(s: &str, re: &str, limit: i64) -> Result<Value> {
+    let r = regex(re)?;
+    let n = if limit < 0 {
+        usize::MAX
+    } else {
+        limit as usize
+    };
+    Ok(Value::from(
+        r.find_iter(s)
+            .take(n)
+            .map(|m| Value::from(m.as_str()))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Code-point index of `sub` in `s` at or after code point `from`.
+fn index_of(s: &str, sub: &str, from: usize) -> Option<i64> {
+    let byte_from = s.char_indices().nth(from).map_or(s.len(), |(b, _)| b);
+    let at = s[byte_from..].find(sub)? + byte_from;
+    Some(s[..at].chars().count() as i64)
+}
+
+/// Code-point index of the last `sub` in `s` starting at or before code point `upto`.
+fn last_index_of(s: &str, sub: &str, upto: Option<usize>) -> i64 {
+    let cs = chars(s);
+    let subc = chars(sub);
+    let last_start = upto
+        .unwrap_or(cs.len())
+        .min(cs.len().saturating_sub(subc.len()));
+    if subc.len() > cs.len() {
+        return -1;
+    }
+    (0..=last_start)
+        .rev()
+        .find(|&i| cs[i..i + subc.len()] == subc[..])
+        .map_or(-1, |i| i as i64)
+}
+
+fn split(s: &str, sep: &str, n: i64) -> Value {
+    let parts: Vec<Value> = if n == 0 {
+        Vec::new()
+    } else if sep.is_empty() {
+        // Go splits into code points, the last part taking the remainder.
+        let cs = chars(s);
+        let limit = if n < 0 {
+            cs.len()
+        } else {
+            (n as usize).min(cs.len())
+        };
+        let mut out: Vec<Value> = cs
+            .iter()
+            .take(limit.saturating_sub(1))
+            .map(|c| Value::from(c.to_string()))
+            .collect();
+        if limit > 0 {
+            out.push(Value::from(cs[limit - 1..].iter().collect::<String>()));
+        }
+        out
+    } else if n < 0 {
+        s.split(sep).map(Value::from).collect()
+    } else {
+        s.splitn(n as usize, sep).map(Value::from).collect()
+    };
+    Value::from(parts)
+}
+
+fn substring(s: &str, start: i64, end: Option<i64>) -> Result<Value> {
+    let cs = chars(s);
+    let len = cs.len() as i64;
+    let end_v = end.unwrap_or(len);
+    if start < 0 || start > len {
+        return Err(index_err(start));
+    }
+    if end_v < 0 || end_v > len {
+        return Err(index_err(end_v));
+    }
+    if start > end_v {
+        return Err(err(format!(
+            "invalid substring range. start: {start}, end: {end_v}"
+        )));
+    }
+    Ok(Value::from(
+        cs[start as usize..end_v as usize]
+            .iter()
+            .collect::<String>(),
+    ))
+}
+
+/// `"...".format([args])`: `%s`, `%d`, `%f`/`%.Nf`, `%e`, `%x`/`%X`, `%o`, `%b`, `%%`.
+fn format(fmt: &str, args: &[Value]) -> Result<Value> {
+    let mut out = String::new();
+    let mut it = fmt.chars().peekable();
+    let mut next_arg = 0;
+    while let Some(c) = it.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let mut precision: Option<usize> = None;
+        if it.peek() == Some(&'.') {
+            it.next();
+            let mut digits = String::new();
+            while let Some(d) = it.peek().filter(|d| d.is_ascii_digit()) {
+                digits.push(*d);
+                it.next();
+            }
+            precision = digits.parse().ok();
+        }
+        let Some(verb) = it.next() else {
+            return Err(err("unexpected end of format string"));
+        };
+        if verb == '%' {
+            out.push('%');
+            continue;
+        }
+        let arg = args
+            .get(next_arg)
+            .ok_or_else(|| err(format!("index {next_arg} out of range")))?;
+        next_arg += 1;
+        let text = match (verb, arg) {
+            ('s', v) => format_s(v)?,
+            ('d', Value::Int(i)) => i.to_string(),
+            ('d', Value::Uint(u)) => u.to_string(),
+            ('d', Value::Double(d)) if d.is_nan() || d.is_infinite() => format_double(*d)
+                .replace("+Inf", "Infinity")
+                .replace("-Inf", "-Infinity"),
+            ('f', v) => format!(
+                "{:.*}",
+                precision.unwrap_or(6),
+                as_f64(v).ok_or_else(|| bad_format(verb, v))?
+            ),
+            ('e', v) => {
+                let s = format!(
+                    "{:.*e}",
+                    precision.unwrap_or(6),
+                    as_f64(v).ok_or_else(|| bad_format(verb, v))?
+                );
+                let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+                let e: i32 = e.parse().unwrap_or(0);
+                format!(
+                    "{m}e{}{:02}",
+                    if e < 0 { '-' } else { '+' },
+                    e.unsigned_abs()
+                )
+            }
+            ('x', Value::Int(i)) => signed_radix(*i, |u| format!("{u:x}")),
+            ('x', Value::Uint(u)) => format!("{u:x}"),
+            ('x', Value::String(s)) => s.bytes().map(|b| format!("{b:02x}")).collect(),
+            ('x', Value::Bytes(b)) => b.iter().map(|b| format!("{b:02x}")).collect(),
+            ('X', Value::Int(i)) => signed_radix(*i, |u| format!("{u:X}")),
+            ('X', Value::Uint(u)) => format!("{u:X}"),
+            ('X', Value::String(s)) => s.bytes().map(|b| format!("{b:02X}")).collect(),
+            ('o', Value::Int(i)) => signed_radix(*i, |u| format!("{u:o}")),
+            ('o', Value::Uint(u)) => format!("{u:o}"),
+            ('b', Value::Int(i)) => signed_radix(*i, |u| format!("{u:b}")),
+            ('b', Value::Uint(u)) => format!("{u:b}"),
+            ('b', Value::Bool(b)) => b.to_string(),
+            (v, a) => return Err(bad_format(v, a)),
+        };
+        out.push_str(&text);
+    }
+    Ok(Value::from(out))
+}
+
+fn signed_radix(i: i64, f: impl Fn(u64) -> String) -> String {
+    if i < 0 {
+        format!("-{}", f(i.unsigned_abs()))
+    } else {
+        f(i as u64)
+    }
+}
+
+fn as_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Double(d) => Some(*d),
+        Value::Int(i) => Some(*i as f64),
+        Value::Uint(u) => Some(*u as f64),
+        _ => None,
+    }
+}
+
+fn bad_format(verb: char, v: &Value) -> EvalError {
+    err(format!(
+        "error during formatting: unrecognized formatting clause \"{verb}\" for type {}",
+        v.type_name()
+    ))
+}
+
+fn format_s(v: &Value) -> Result<String> {
+    Ok(match v {
+        Value::List(l) => {
+            let parts: Result<Vec<String>> = l.iter().map(format_s).collect();
+            format!("[{}]", parts?.join(", "))
+        }
+        Value::Map(m) => {
+            let mut parts = Vec::new();
+            for (k, x) in m.iter() {
+                parts.push(format!("{}: {}", format_s(&k.to_value())?, format_s(x)?));
+            }
+            format!("{{{}}}", parts.join(", "))
+        }
+        Value::Null => "null".into(),
+        Value::Type(t) => (*t).into(),
+        other => match to_string(other) {
+            Some(Ok(Value::String(s))) => s.to_string(),
+            _ => other.to_string(),
+        },
+    })
+}
+
+/// Kubernetes list library plus `join` and the common list helpers.
+fn lists(name: &str, all: &[Value]) -> Option<Result<Value>> {
+    use Value as V;
+    let V::List(l) = &all[0] else { return None };
+    let args = &all[1..];
+    Some(match (name, args) {
+        ("join", []) => join(l, ""),
+        ("join", [V::String(sep)]) => join(l, sep),
+        ("isSorted", []) => {
+            let mut sorted = true;
+            for w in l.windows(2) {
+                match w[0].compare(&w[1]) {
+                    Ok(o) => sorted &= o != Some(Ordering::Greater),
+                    Err(()) => return Some(Err(no_overload("isSorted", &[&all[0]]))),
+                }
+            }
+            Ok(V::Bool(sorted))
+        }
+        ("sum", []) => sum(l),
+        ("min", []) | ("max", []) => {
+            let want = if name == "min" {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
+            let Some(first) = l.first() else {
+                return Some(Err(err(format!("{name} called on empty list"))));
+            };
+            let mut best = first;
+            for x in &l[1..] {
+                match x.compare(best) {
+                    Ok(Some(o)) if o == want => best = x,
+                    Ok(_) => {}
+                    Err(()) => return Some(Err(no_overload(name, &[&all[0]]))),
+                }
+            }
+            Ok(best.clone())
+        }
+        ("indexOf", [x]) => Ok(V::Int(
+            l.iter().position(|y| y.equals(x)).map_or(-1, |i| i as i64),
+        )),
+        ("lastIndexOf", [x]) => Ok(V::Int(
+            l.iter().rposition(|y| y.equals(x)).map_or(-1, |i| i as i64),
+        )),
+        ("slice", [V::Int(a), V::Int(b)]) => {
+            if *a < 0 || *b < 0 {
+                return Some(Err(err(format!(
+                    "cannot slice(start, end), negative index: {}",
+                    (*a).min(*b)
+                ))));
+            }
+            if a > b {
+                return Some(Err(err(format!(
+                    "cannot slice(start, end), start index must be less than or equal to end index: {a} > {b}"
+                ))));
+            }
+            if *b as usize > l.len() {
+                return Some(Err(err(format!(
+                    "cannot slice(start, end), end index must be less than or equal to list size: {b} > {}",
+                    l.len()
+                ))));
+            }
+            Ok(V::from(l[*a as usize..*b as usize].to_vec()))
+        }
+        ("flatten", []) => {
+            let mut out = Vec::new();
+            for x in l.iter() {
+                match x {
+                    V::List(inner) => out.extend(inner.iter().cloned()),
+                    other => out.push(other.clone()),
+                }
+            }
+            Ok(V::from(out))
+        }
+        ("distinct", []) => {
+            let mut out: Vec<Value> = Vec::new();
+            for x in l.iter() {
+                if !out.iter().any(|y| y.equals(x)) {
+                    out.push(x.clone());
+                }
+            }
+            Ok(V::from(out))
+        }
+        ("reverse", []) => Ok(V::from(l.iter().rev().cloned().collect::<Vec<_>>())),
+        _ => return None,
+    })
+}
+
+fn join(l: &[Value], sep: &str) -> Result<Value> {
+    let mut parts = Vec::with_capacity(l.len());
+    for x in l {
+        match x {
+            Value::String(s) => parts.push(s.to_string()),
+            other => return Err(no_overload("join", &[other])),
+        }
+    }
+    Ok(Value::from(parts.join(sep)))
+}
+
+fn sum(l: &[Value]) -> Result<Value> {
+    let Some(first) = l.first() else {
+        return Ok(Value::Int(0));
+    };
+    let mut acc = match first {
+        Value::Int(_) | Value::Uint(_) | Value::Double(_) | Value::Duration(_) => first.clone(),
+        other => return Err(no_overload("sum", &[other])),
+    };
+    for x in &l[1..] {
+        acc = match (&acc, x) {
+            (Value::Int(a), Value::Int(b)) => Value::Int(a.checked_add(*b).ok_or_else(range_err)?),
+            (Value::Uint(a), Value::Uint(b)) => Value::Uint(
+                a.checked_add(*b)
+                    .ok_or_else(|| err("unsigned integer overflow"))?,
+            ),
+            (Value::Double(a), Value::Double(b)) => Value::Double(a + b),
+            (Value::Duration(a), Value::Duration(b)) => Value::Duration(a.add(*b)?),
+            (a, b) => return Err(no_overload("_+_", &[a, b])),
+        };
+    }
+    Ok(acc)
+}
+
+fn timestamp_accessor(name: &str, t: Timestamp, rest: &[Value]) -> Option<Result<Value>> {
+    let tz = match rest {
+        [] => None,
+        [Value::String(z)] => Some(&**z),
+        _ => return None,
+    };
+    let c = match t.civil(tz) {
+        Ok(c) => c,
+        Err(e) => return Some(Err(e)),
+    };
+    let v = match name {
+        "getFullYear" => c.year,
+        "getMonth" => c.month - 1,
+        "getDayOfMonth" => c.day - 1,
+        "getDate" => c.day,
+        "getDayOfWeek" => c.weekday,
+        "getDayOfYear" => c.yearday,
+        "getHours" => c.hour,
+        "getMinutes" => c.minute,
+        "getSeconds" => c.second,
+        "getMilliseconds" => c.nanos / 1_000_000,
+        _ => return None,
+    };
+    Some(Ok(Value::Int(v)))
+}
+
+fn duration_accessor(name: &str, d: Duration, rest: &[Value]) -> Option<Value> {
+    if !rest.is_empty() {
+        return None;
+    }
+    let unit = match name {
+        "getHours" => 3_600_000_000_000,
+        "getMinutes" => 60_000_000_000,
+        "getSeconds" => 1_000_000_000,
+        "getMilliseconds" => 1_000_000,
+        _ => return None,
+    };
+    Some(Value::Int(d.total(unit)))
+}
+
+fn quantity_method(name: &str, q: &Quantity, rest: &[Value]) -> Option<Result<Value>> {
+    use Value as V;
+    let other = |v: &Value| -> Option<Quantity> {
+        match v {
+            V::Quantity(o) => Some((**o).clone()),
+            V::Int(i) => Some(Quantity::from_i64(*i)),
+            _ => None,
+        }
+    };
+    let arith_overflow = || err("quantity arithmetic overflow");
+    Some(match (name, rest) {
+        ("isInteger", []) => Ok(V::Bool(q.is_integer())),
+        ("asInteger", []) => q
+            .as_i64()
+            .map(V::Int)
+            .ok_or_else(|| err("cannot convert value to integer")),
+        ("asApproximateFloat", []) => Ok(V::Double(q.approx())),
+        ("sign", []) => Ok(V::Int(q.sign())),
+        ("add", [v]) => q
+            .add(&other(v)?)
+            .map(|r| V::Quantity(Arc::new(r)))
+            .ok_or_else(arith_overflow),
+        ("sub", [v]) => q
+            .add(&other(v)?.neg())
+            .map(|r| V::Quantity(Arc::new(r)))
+            .ok_or_else(arith_overflow),
+        ("isGreaterThan", [V::Quantity(o)]) => Ok(V::Bool(q.cmp_value(o) == Ordering::Greater)),
+        ("isLessThan", [V::Quantity(o)]) => Ok(V::Bool(q.cmp_value(o) == Ordering::Less)),
+        ("compareTo", [V::Quantity(o)]) => Ok(V::Int(match q.cmp_value(o) {
+            Ordering::Less => -1,
+            Ordering::Equal => 0,
+            Ordering::Greater => 1,
+        })),
+        _ => return None,
+    })
+}
+
+fn optional_method(name: &str, o: Option<&Value>, rest: &[Value]) -> Option<Result<Value>> {
+    Some(match (name, rest) {
+        ("hasValue", []) => Ok(Value::Bool(o.is_some())),
+        ("value", []) => o.cloned().ok_or_else(|| err("optional.none() dereference")),
+        ("orValue", [d]) => Ok(o.cloned().unwrap_or_else(|| d.clone())),
+        ("or", [alt @ Value::Optional(_)]) => Ok(match o {
+            Some(v) => Value::Optional(Some(Box::new(v.clone()))),
+            None => alt.clone(),
+        }),
+        _ => return None,
+    })
+}
