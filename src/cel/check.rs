@@ -94,11 +94,13 @@ impl Checker<'_> {
             }
             Kind::Comprehension(c) => {
                 self.walk(&c.range)?;
+                let pushed = 1 + usize::from(c.var2.is_some());
                 self.locals.push(c.var.clone());
+                self.locals.extend(c.var2.clone());
                 let r = self
                     .walk(&c.body)
                     .and_then(|()| c.transform.as_ref().map_or(Ok(()), |t| self.walk(t)));
-                self.locals.pop();
+                self.locals.truncate(self.locals.len() - pushed);
                 r
             }
         }

@@ -212,7 +212,7 @@ impl<'a> Evaluator<'a> {
             return Ok(Value::Bool(v));
         }
         if let Err(e) = &l
-            && e.message.starts_with("operation cancelled")
+            && is_cancelled(e)
         {
             return l;
         }
@@ -328,9 +328,22 @@ impl<'a> Evaluator<'a> {
 
     fn comprehension(&mut self, c: &'a Comprehension) -> Result<Value> {
         let range = self.eval(&c.range)?;
-        let items: Vec<Value> = match &range {
-            Value::List(l) => l.iter().cloned().collect(),
-            Value::Map(m) => m.keys().map(Key::to_value).collect(),
+        if c.kind == Macro::Bind {
+            self.locals.push((c.var.as_str(), range));
+            let r = self.eval(&c.body);
+            self.locals.pop();
+            return r;
+        }
+        let two = c.var2.is_some();
+        // (first variable, second variable) per iteration.
+        let items: Vec<(Value, Value)> = match &range {
+            Value::List(l) if two => l
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Value::Int(i as i64), v.clone()))
+                .collect(),
+            Value::List(l) => l.iter().map(|v| (v.clone(), Value::Null)).collect(),
+            Value::Map(m) => m.iter().map(|(k, v)| (k.to_value(), v.clone())).collect(),
             other => {
                 return Err(EvalError::new(format!(
                     "expression of type '{}' cannot be range of a comprehension (must be list, map, or dynamic)",
@@ -341,18 +354,19 @@ impl<'a> Evaluator<'a> {
         let mut first_err: Option<EvalError> = None;
         let mut count = 0u64;
         let mut out = Vec::new();
-        for item in items {
+        let mut out_map = BTreeMap::new();
+        for (first, second) in items {
             self.charge(1)?;
-            self.locals.push((c.var.as_str(), item.clone()));
+            self.locals.push((c.var.as_str(), first.clone()));
+            if let Some(v2) = &c.var2 {
+                self.locals.push((v2.as_str(), second.clone()));
+            }
             let r = self.eval(&c.body);
             let step = match c.kind {
                 Macro::All | Macro::Exists => {
                     let decisive = c.kind == Macro::Exists;
                     match r {
-                        Ok(Value::Bool(b)) if b == decisive => {
-                            self.locals.pop();
-                            return Ok(Value::Bool(decisive));
-                        }
+                        Ok(Value::Bool(b)) if b == decisive => Err(None),
                         Ok(Value::Bool(_)) => Ok(()),
                         Ok(v) => {
                             first_err.get_or_insert(no_overload(
@@ -361,7 +375,7 @@ impl<'a> Evaluator<'a> {
                             ));
                             Ok(())
                         }
-                        Err(e) if e.message.starts_with("operation cancelled") => Err(e),
+                        Err(e) if is_cancelled(&e) => Err(Some(e)),
                         Err(e) => {
                             first_err.get_or_insert(e);
                             Ok(())
@@ -373,43 +387,52 @@ impl<'a> Evaluator<'a> {
                         count += u64::from(b);
                         Ok(())
                     }
-                    Ok(v) => Err(no_overload("_?_:_", &[&v])),
-                    Err(e) => Err(e),
+                    Ok(v) => Err(Some(no_overload("_?_:_", &[&v]))),
+                    Err(e) => Err(Some(e)),
                 },
                 Macro::Filter => match r {
-                    Ok(Value::Bool(b)) => {
-                        if b {
-                            out.push(item);
-                        }
+                    Ok(Value::Bool(true)) => {
+                        out.push(if two { second } else { first });
                         Ok(())
                     }
-                    Ok(v) => Err(no_overload("_?_:_", &[&v])),
-                    Err(e) => Err(e),
+                    Ok(Value::Bool(false)) => Ok(()),
+                    Ok(v) => Err(Some(no_overload("_?_:_", &[&v]))),
+                    Err(e) => Err(Some(e)),
                 },
-                Macro::Map => match (&c.transform, r) {
-                    (None, Ok(v)) => {
-                        out.push(v);
-                        Ok(())
-                    }
-                    (Some(t), Ok(Value::Bool(b))) => {
-                        if b {
-                            match self.eval(t) {
-                                Ok(v) => {
-                                    out.push(v);
-                                    Ok(())
-                                }
-                                Err(e) => Err(e),
-                            }
-                        } else {
+                Macro::Map | Macro::TransformMap => {
+                    // With a filter, `body` decides and `transform` produces.
+                    let produced = match (&c.transform, r) {
+                        (None, Ok(v)) => Ok(Some(v)),
+                        (Some(t), Ok(Value::Bool(true))) => self.eval(t).map(Some),
+                        (Some(_), Ok(Value::Bool(false))) => Ok(None),
+                        (Some(_), Ok(v)) => Err(no_overload("_?_:_", &[&v])),
+                        (_, Err(e)) => Err(e),
+                    };
+                    match produced {
+                        Ok(Some(v)) if c.kind == Macro::Map => {
+                            out.push(v);
                             Ok(())
                         }
+                        Ok(Some(v)) => match Key::from_value(&first) {
+                            Some(k) => {
+                                out_map.insert(k, v);
+                                Ok(())
+                            }
+                            None => Err(Some(no_overload("transformMap", &[&range]))),
+                        },
+                        Ok(None) => Ok(()),
+                        Err(e) => Err(Some(e)),
                     }
-                    (Some(_), Ok(v)) => Err(no_overload("_?_:_", &[&v])),
-                    (_, Err(e)) => Err(e),
-                },
+                }
+                Macro::Bind => unreachable!("handled above"),
             };
-            self.locals.pop();
-            step?;
+            self.locals
+                .truncate(self.locals.len() - 1 - usize::from(two));
+            match step {
+                Ok(()) => {}
+                Err(None) => return Ok(Value::Bool(c.kind == Macro::Exists)),
+                Err(Some(e)) => return Err(e),
+            }
         }
         match c.kind {
             Macro::All | Macro::Exists => match first_err {
@@ -417,9 +440,14 @@ impl<'a> Evaluator<'a> {
                 None => Ok(Value::Bool(c.kind == Macro::All)),
             },
             Macro::ExistsOne => Ok(Value::Bool(count == 1)),
-            Macro::Map | Macro::Filter => Ok(Value::from(out)),
+            Macro::TransformMap => Ok(Value::Map(Arc::new(out_map))),
+            _ => Ok(Value::from(out)),
         }
     }
+}
+
+fn is_cancelled(e: &EvalError) -> bool {
+    e.message.starts_with("operation cancelled")
 }
 
 /// Property names that CEL cannot spell are written escaped, as Kubernetes

@@ -62,19 +62,28 @@ pub(super) enum Macro {
     All,
     Exists,
     ExistsOne,
+    /// `map` and `transformList`: a list of transformed (optionally filtered) elements.
     Map,
     Filter,
+    /// `transformMap`: a map from each key to its transformed value.
+    TransformMap,
+    /// `cel.bind(var, init, body)`: `var` names the value of `init` in `body`.
+    Bind,
 }
 
 #[derive(Debug, Clone)]
 pub(super) struct Comprehension {
     pub(super) kind: Macro,
     pub(super) var: String,
+    /// The second variable of two-variable forms (`all(i, v, ...)`): the
+    /// first then names the index or key, the second the element or value.
+    pub(super) var2: Option<String>,
+    /// The iterated list or map (the bound value for `cel.bind`).
     pub(super) range: Expr,
-    /// The predicate (`all`, `exists`, `exists_one`, `filter`, 3-arg `map`) or
-    /// the transform of 2-arg `map`.
+    /// The predicate (`all`, `exists`, `exists_one`, `filter`, filtered
+    /// transforms) or the transform of unfiltered `map`/`transform*`.
     pub(super) body: Expr,
-    /// The transform of 3-arg `map`.
+    /// The transform of the filtered forms.
     pub(super) transform: Option<Expr>,
 }
 
@@ -575,25 +584,42 @@ impl Parser<'_> {
                 )),
             };
         }
+        let is_cel_ns = matches!(&target, Some(Expr { kind: Kind::Ident(ns), .. }) if ns == "cel");
+        // (macro, number of variables) by name and argument count.
         let kind = match (name.as_str(), args.len()) {
-            ("all", 2) => Some(Macro::All),
-            ("exists", 2) => Some(Macro::Exists),
-            ("exists_one", 2) => Some(Macro::ExistsOne),
-            ("map", 2 | 3) => Some(Macro::Map),
-            ("filter", 2) => Some(Macro::Filter),
+            ("bind", 3) if is_cel_ns => Some((Macro::Bind, 1)),
+            ("all", 2) => Some((Macro::All, 1)),
+            ("all", 3) => Some((Macro::All, 2)),
+            ("exists", 2) => Some((Macro::Exists, 1)),
+            ("exists", 3) => Some((Macro::Exists, 2)),
+            ("exists_one" | "existsOne", 2) => Some((Macro::ExistsOne, 1)),
+            ("exists_one" | "existsOne", 3) => Some((Macro::ExistsOne, 2)),
+            ("map", 2 | 3) => Some((Macro::Map, 1)),
+            ("filter", 2) => Some((Macro::Filter, 1)),
+            ("transformList", 3 | 4) => Some((Macro::Map, 2)),
+            ("transformMap", 3 | 4) => Some((Macro::TransformMap, 2)),
             _ => None,
         };
-        if let (Some(kind), Some(range)) = (kind, &target) {
-            let var = match &args[0].kind {
-                Kind::Ident(v) => v.clone(),
-                _ => {
-                    return Err(CompileError::new(
-                        args[0].pos,
-                        "argument must be a simple name".into(),
-                    ));
-                }
+        if let (Some((kind, nvars)), Some(target)) = (kind, target.clone()) {
+            let name_of = |e: &Expr| match &e.kind {
+                Kind::Ident(v) => Ok(v.clone()),
+                _ => Err(CompileError::new(
+                    e.pos,
+                    "argument must be a simple name".into(),
+                )),
             };
-            let mut rest = args.into_iter().skip(1);
+            let var = name_of(&args[0])?;
+            let var2 = if nvars == 2 {
+                Some(name_of(&args[1])?)
+            } else {
+                None
+            };
+            let mut rest = args.into_iter().skip(nvars);
+            let range = if kind == Macro::Bind {
+                rest.next().expect("macro arity checked")
+            } else {
+                target
+            };
             let body = rest.next().expect("macro arity checked");
             let transform = rest.next();
             return Ok(Expr {
@@ -601,7 +627,8 @@ impl Parser<'_> {
                 kind: Kind::Comprehension(Box::new(Comprehension {
                     kind,
                     var,
-                    range: range.clone(),
+                    var2,
+                    range,
                     body,
                     transform,
                 })),

@@ -822,3 +822,28 @@ fn prebuilt_values_can_be_bound() {
         .unwrap();
     assert!(matches!(out, Value::Bool(true)));
 }
+
+#[test]
+fn bindings_and_two_variable_comprehensions() {
+    all_true(&[
+        "cel.bind(x, 'abc', x + x) == 'abcabc'",
+        "cel.bind(a, [1, 2], cel.bind(b, a.size(), a.all(x, x <= b)))",
+        "[10, 20].all(i, v, v == (i + 1) * 10)",
+        "{'a': 1, 'b': 2}.exists(k, v, k == 'b' && v == 2)",
+        "[1, 2, 3].existsOne(i, v, v > 2) && [1, 2, 3].existsOne(x, x > 2)",
+        "[1, 2, 3].transformList(i, v, v * i) == [0, 2, 6]",
+        "[1, 2, 3].transformList(i, v, i > 0, v * 10) == [20, 30]",
+        "{'a': 1, 'b': 2}.transformMap(k, v, v + 1) == {'a': 2, 'b': 3}",
+        "{'a': 1, 'b': 2}.transformMap(k, v, k == 'a', v) == {'a': 1}",
+    ]);
+    let vars = json!({"object": {"spec": {"containers": [{"name": "a", "image": "x:latest"}, {"name": "b", "image": "y:1"}]}}});
+    is_true(
+        "cel.bind(images, object.spec.containers.map(c, c.image), images.exists(i, i.endsWith(':latest')))",
+        vars,
+    );
+    assert!(
+        compile("cel.bind(x, 1, x) + x", &[])
+            .unwrap_err()
+            .contains("undeclared reference to 'x'")
+    );
+}
