@@ -10,6 +10,7 @@ use regex::Regex;
 
 use super::EvalError;
 use super::eval::{Evaluator, no_overload};
+use super::net;
 use super::quantity::Quantity;
 use super::time::{Duration, Timestamp};
 use super::value::{Value, format_double};
@@ -50,6 +51,10 @@ pub(super) const GLOBAL_FUNCTIONS: &[&str] = &[
     "matches",
     "quantity",
     "isQuantity",
+    "ip",
+    "isIP",
+    "cidr",
+    "isCIDR",
 ];
 
 pub(super) const MEMBER_FUNCTIONS: &[&str] = &[
@@ -105,6 +110,18 @@ pub(super) const MEMBER_FUNCTIONS: &[&str] = &[
     "isLessThan",
     "compareTo",
     // optionals
+    // ip and cidr
+    "family",
+    "isUnspecified",
+    "isLoopback",
+    "isLinkLocalMulticast",
+    "isLinkLocalUnicast",
+    "isGlobalUnicast",
+    "containsIP",
+    "containsCIDR",
+    "ip",
+    "masked",
+    "prefixLength",
     "hasValue",
     "value",
     "orValue",
@@ -120,6 +137,7 @@ pub(super) const NAMESPACED_FUNCTIONS: &[(&str, &str)] = &[
     ("sets", "contains"),
     ("sets", "equivalent"),
     ("sets", "intersects"),
+    ("ip", "isCanonical"),
 ];
 
 fn err(msg: impl Into<String>) -> EvalError {
@@ -209,6 +227,12 @@ pub(super) fn call(
             err("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
         }),
         ("isQuantity", false, [V::String(s)]) => Ok(V::Bool(Quantity::parse(s).is_some())),
+        ("ip", false, [V::String(s)]) => net::parse_ip(s).map(V::Ip),
+        ("isIP", false, [V::String(s)]) => Ok(V::Bool(net::parse_ip(s).is_ok())),
+        ("cidr", false, [V::String(s)]) => net::parse_cidr(s).map(V::Cidr),
+        ("isCIDR", false, [V::String(s)]) => Ok(V::Bool(net::parse_cidr(s).is_ok())),
+        (_, true, [V::Ip(ip), rest @ ..]) => net::ip_method(name, ip, rest).ok_or_else(nope),
+        (_, true, [V::Cidr(c), rest @ ..]) => net::cidr_method(name, c, rest).unwrap_or_else(|| Err(nope())),
         (_, true, [V::String(_), ..]) => strings(name, &all).unwrap_or_else(|| Err(nope())),
         (_, true, [V::List(_), ..]) => lists(name, &all).unwrap_or_else(|| Err(nope())),
         (_, true, [V::Timestamp(t), rest @ ..]) => timestamp_accessor(name, *t, rest).unwrap_or_else(|| Err(nope())),
@@ -234,6 +258,7 @@ pub(super) fn call_namespaced(
             Ok(Value::Optional((!is_zero(v)).then(|| Box::new(v.clone()))))
         }
         ("strings", "quote", [Value::String(s)]) => Ok(Value::from(quote(s))),
+        ("ip", "isCanonical", [Value::String(s)]) => net::is_canonical(s).map(Value::Bool),
         ("sets", _, [Value::List(a), Value::List(b)]) => {
             ev.charge((a.len() * b.len()) as u64 / 10)?;
             let has = |l: &[Value], x: &Value| l.iter().any(|y| y.equals(x));
@@ -380,6 +405,8 @@ fn to_string(v: &Value) -> Option<Result<Value>> {
         Value::Timestamp(t) => t.to_string(),
         Value::Type(t) => (*t).to_string(),
         Value::Quantity(q) => q.to_string(),
+        Value::Ip(ip) => ip.to_string(),
+        Value::Cidr(c) => c.to_string(),
         _ => return None,
     })))
 }

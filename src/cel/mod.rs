@@ -12,6 +12,7 @@ mod check;
 mod eval;
 mod functions;
 mod lexer;
+mod net;
 mod parser;
 mod quantity;
 #[cfg(test)]

@@ -847,3 +847,34 @@ fn bindings_and_two_variable_comprehensions() {
             .contains("undeclared reference to 'x'")
     );
 }
+
+#[test]
+fn ip_and_cidr_libraries() {
+    all_true(&[
+        "isIP('10.0.0.1') && isIP('2001:db8::1') && !isIP('10.0.0.256') && !isIP('::ffff:10.0.0.1')",
+        "!isIP('fe80::1%eth0') && !isIP('010.0.0.1')",
+        "ip('10.0.0.1').family() == 4 && ip('::1').family() == 6",
+        "ip('127.0.0.1').isLoopback() && ip('::1').isLoopback() && !ip('10.0.0.1').isLoopback()",
+        "ip('0.0.0.0').isUnspecified() && ip('::').isUnspecified()",
+        "ip('169.254.1.1').isLinkLocalUnicast() && ip('fe80::1').isLinkLocalUnicast()",
+        "ip('224.0.0.1').isLinkLocalMulticast() && ip('ff02::1').isLinkLocalMulticast()",
+        "ip('10.0.0.1').isGlobalUnicast() && !ip('255.255.255.255').isGlobalUnicast()",
+        "ip.isCanonical('2001:db8::1') && !ip.isCanonical('2001:DB8::1') && !ip.isCanonical('2001:db8:0::1')",
+        "ip('10.0.0.1') == ip('10.0.0.1') && string(ip('2001:db8:0:0::1')) == '2001:db8::1'",
+        "isCIDR('10.0.0.0/8') && !isCIDR('10.0.0.0/33') && !isCIDR('10.0.0.0') && !isCIDR('10.0.0.0/08')",
+        "cidr('10.0.0.0/8').containsIP(ip('10.1.2.3')) && !cidr('10.0.0.0/8').containsIP('11.0.0.1')",
+        "cidr('10.0.0.0/8').containsCIDR('10.1.0.0/16') && !cidr('10.1.0.0/16').containsCIDR(cidr('10.0.0.0/8'))",
+        "cidr('2001:db8::/32').containsIP('2001:db8:1::1') && !cidr('2001:db8::/32').containsIP('10.0.0.1')",
+        "cidr('0.0.0.0/0').containsIP('1.2.3.4')",
+        "cidr('10.1.2.3/8').ip() == ip('10.1.2.3') && cidr('10.1.2.3/8').masked() == cidr('10.0.0.0/8')",
+        "cidr('10.0.0.0/8').prefixLength() == 8 && string(cidr('10.0.0.0/8')) == '10.0.0.0/8'",
+        "type(ip('10.0.0.1')) != type(cidr('10.0.0.0/8'))",
+    ]);
+    assert!(val("ip('nope')").unwrap_err().contains("parse error"));
+    assert!(
+        val("cidr('10.0.0.0')")
+            .unwrap_err()
+            .contains("invalid prefix")
+    );
+    assert_eq!(val("cidr('10.1.2.3/8').masked()"), Ok(json!("10.0.0.0/8")));
+}

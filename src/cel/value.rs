@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use std::net::IpAddr;
+
+use super::net::Cidr;
 use super::quantity::Quantity;
 use super::time::{Duration, Timestamp};
 
@@ -29,6 +32,10 @@ pub(crate) enum Value {
     Quantity(Arc<Quantity>),
     /// An optional value (`optional.of(x)`, `a.?b`); `None` is `optional.none()`.
     Optional(Option<Box<Value>>),
+    /// An IP address (`ip("10.0.0.1")`).
+    Ip(IpAddr),
+    /// An address prefix (`cidr("10.0.0.0/8")`).
+    Cidr(Cidr),
 }
 
 /// A map key: CEL allows bool, int, uint and string keys.
@@ -147,6 +154,8 @@ impl Value {
             Value::Type(t) => J::String((*t).to_string()),
             Value::Quantity(q) => J::String(q.to_string()),
             Value::Optional(Some(v)) => v.to_json(),
+            Value::Ip(ip) => J::String(ip.to_string()),
+            Value::Cidr(c) => J::String(c.to_string()),
         }
     }
 
@@ -167,6 +176,8 @@ impl Value {
             Value::Type(_) => "type",
             Value::Quantity(_) => "kubernetes.Quantity",
             Value::Optional(_) => "optional_type",
+            Value::Ip(_) => "net.IP",
+            Value::Cidr(_) => "net.CIDR",
         }
     }
 
@@ -191,6 +202,8 @@ impl Value {
             (V::Timestamp(a), V::Timestamp(b)) => a == b,
             (V::Type(a), V::Type(b)) => a == b,
             (V::Quantity(a), V::Quantity(b)) => a.cmp_value(b) == Ordering::Equal,
+            (V::Ip(a), V::Ip(b)) => a == b,
+            (V::Cidr(a), V::Cidr(b)) => a == b,
             (V::Optional(a), V::Optional(b)) => match (a, b) {
                 (None, None) => true,
                 (Some(x), Some(y)) => x.equals(y),
@@ -369,5 +382,7 @@ fn fmt_nested(v: &Value, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             fmt_nested(x, f)?;
             write!(f, ")")
         }
+        Value::Ip(ip) => write!(f, "ip(\"{ip}\")"),
+        Value::Cidr(c) => write!(f, "cidr(\"{c}\")"),
     }
 }
