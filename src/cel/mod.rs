@@ -18,6 +18,7 @@ mod quantity;
 #[cfg(test)]
 mod tests;
 pub(crate) mod time;
+pub(crate) mod typed;
 mod value;
 
 use std::collections::BTreeSet;
