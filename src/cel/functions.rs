@@ -13,6 +13,7 @@ use super::eval::{Evaluator, no_overload};
 use super::net;
 use super::quantity::Quantity;
 use super::time::{Duration, Timestamp};
+use super::url::{self, Url};
 use super::value::{Value, format_double};
 
 type Result<T> = std::result::Result<T, EvalError>;
@@ -55,6 +56,8 @@ pub(super) const GLOBAL_FUNCTIONS: &[&str] = &[
     "isIP",
     "cidr",
     "isCIDR",
+    "url",
+    "isURL",
 ];
 
 pub(super) const MEMBER_FUNCTIONS: &[&str] = &[
@@ -110,6 +113,13 @@ pub(super) const MEMBER_FUNCTIONS: &[&str] = &[
     "isLessThan",
     "compareTo",
     // optionals
+    // url
+    "getScheme",
+    "getHost",
+    "getHostname",
+    "getPort",
+    "getEscapedPath",
+    "getQuery",
     // ip and cidr
     "family",
     "isUnspecified",
@@ -231,6 +241,9 @@ pub(super) fn call(
         ("isIP", false, [V::String(s)]) => Ok(V::Bool(net::parse_ip(s).is_ok())),
         ("cidr", false, [V::String(s)]) => net::parse_cidr(s).map(V::Cidr),
         ("isCIDR", false, [V::String(s)]) => Ok(V::Bool(net::parse_cidr(s).is_ok())),
+        ("url", false, [V::String(s)]) => Url::parse(s).map(|u| V::Url(Arc::new(u))),
+        ("isURL", false, [V::String(s)]) => Ok(V::Bool(Url::parse(s).is_ok())),
+        (_, true, [V::Url(u), rest @ ..]) => url::method(name, u, rest).ok_or_else(nope),
         (_, true, [V::Ip(ip), rest @ ..]) => net::ip_method(name, ip, rest).ok_or_else(nope),
         (_, true, [V::Cidr(c), rest @ ..]) => net::cidr_method(name, c, rest).unwrap_or_else(|| Err(nope())),
         (_, true, [V::String(_), ..]) => strings(name, &all).unwrap_or_else(|| Err(nope())),
@@ -407,6 +420,7 @@ fn to_string(v: &Value) -> Option<Result<Value>> {
         Value::Quantity(q) => q.to_string(),
         Value::Ip(ip) => ip.to_string(),
         Value::Cidr(c) => c.to_string(),
+        Value::Url(u) => u.to_string(),
         _ => return None,
     })))
 }

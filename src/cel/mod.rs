@@ -19,6 +19,7 @@ mod quantity;
 mod tests;
 pub(crate) mod time;
 pub(crate) mod typed;
+mod url;
 mod value;
 
 use std::collections::BTreeSet;

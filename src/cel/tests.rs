@@ -878,3 +878,27 @@ fn ip_and_cidr_libraries() {
     );
     assert_eq!(val("cidr('10.1.2.3/8').masked()"), Ok(json!("10.0.0.0/8")));
 }
+
+#[test]
+fn url_library() {
+    all_true(&[
+        "url('https://example.com:8080/a/b?x=1').getScheme() == 'https'",
+        "url('https://example.com:8080/a/b?x=1').getHost() == 'example.com:8080'",
+        "url('https://example.com:8080/a/b?x=1').getHostname() == 'example.com'",
+        "url('https://example.com:8080/a/b?x=1').getPort() == '8080'",
+        "url('https://example.com/').getPort() == ''",
+        "url('https://[::1]:80/').getHostname() == '::1' && url('https://[::1]:80/').getHost() == '[::1]:80'",
+        "url('https://example.com/path%20with%20spaces/').getEscapedPath() == '/path%20with%20spaces/'",
+        "url('/absolute-path').getHostname() == '' && url('/absolute-path').getEscapedPath() == '/absolute-path'",
+        "url('https://example.com/?k=a&k=b&j=c+d').getQuery() == {'k': ['a', 'b'], 'j': ['c d']}",
+        "url('https://example.com').getQuery() == {}",
+        "isURL('https://user:pass@example.com/') && !isURL('example.com') && !isURL('../relative')",
+        "!isURL('mailto:someone@example.com') && !isURL('https://exa mple.com/')",
+        "url('https://example.com/') == url('https://example.com/')",
+    ]);
+    assert!(
+        val("url('not a url')")
+            .unwrap_err()
+            .starts_with("URL parse error during conversion from string")
+    );
+}

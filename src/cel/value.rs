@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use super::net::Cidr;
 use super::quantity::Quantity;
 use super::time::{Duration, Timestamp};
+use super::url::Url;
 
 /// A CEL runtime value. Containers are reference counted so that copying a
 /// value (for example binding a comprehension variable) is cheap.
@@ -36,6 +37,8 @@ pub(crate) enum Value {
     Ip(IpAddr),
     /// An address prefix (`cidr("10.0.0.0/8")`).
     Cidr(Cidr),
+    /// A URL (`url("https://example.com/")`).
+    Url(Arc<Url>),
 }
 
 /// A map key: CEL allows bool, int, uint and string keys.
@@ -156,6 +159,7 @@ impl Value {
             Value::Optional(Some(v)) => v.to_json(),
             Value::Ip(ip) => J::String(ip.to_string()),
             Value::Cidr(c) => J::String(c.to_string()),
+            Value::Url(u) => J::String(u.to_string()),
         }
     }
 
@@ -178,6 +182,7 @@ impl Value {
             Value::Optional(_) => "optional_type",
             Value::Ip(_) => "net.IP",
             Value::Cidr(_) => "net.CIDR",
+            Value::Url(_) => "kubernetes.URL",
         }
     }
 
@@ -204,6 +209,7 @@ impl Value {
             (V::Quantity(a), V::Quantity(b)) => a.cmp_value(b) == Ordering::Equal,
             (V::Ip(a), V::Ip(b)) => a == b,
             (V::Cidr(a), V::Cidr(b)) => a == b,
+            (V::Url(a), V::Url(b)) => a == b,
             (V::Optional(a), V::Optional(b)) => match (a, b) {
                 (None, None) => true,
                 (Some(x), Some(y)) => x.equals(y),
@@ -384,5 +390,6 @@ fn fmt_nested(v: &Value, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         }
         Value::Ip(ip) => write!(f, "ip(\"{ip}\")"),
         Value::Cidr(c) => write!(f, "cidr(\"{c}\")"),
+        Value::Url(u) => write!(f, "url(\"{u}\")"),
     }
 }
