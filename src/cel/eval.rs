@@ -44,6 +44,11 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// The cost spent so far.
+    pub(super) fn cost(&self) -> u64 {
+        self.cost
+    }
+
     /// Charges `n` units against the budget.
     pub(super) fn charge(&mut self, n: u64) -> Result<()> {
         self.cost = self.cost.saturating_add(n);

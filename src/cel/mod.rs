@@ -141,7 +141,19 @@ impl Program {
         vars: &[(&str, Value)],
         limit: u64,
     ) -> Result<Value, EvalError> {
-        eval::Evaluator::new(vars, limit).eval(&self.inner.ast)
+        self.eval_metered(vars, limit).0
+    }
+
+    /// Like [`Program::eval_values`], also returning the cost spent, so a
+    /// caller can hold several evaluations to one overall budget.
+    pub(crate) fn eval_metered(
+        &self,
+        vars: &[(&str, Value)],
+        limit: u64,
+    ) -> (Result<Value, EvalError>, u64) {
+        let mut ev = eval::Evaluator::new(vars, limit);
+        let r = ev.eval(&self.inner.ast);
+        (r, ev.cost())
     }
 
     /// Evaluates and requires a bool ("expected bool, got ..." otherwise).

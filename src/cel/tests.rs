@@ -745,6 +745,10 @@ fn cost_budget_stops_runaway_expressions() {
             .message
             .contains("cost limit exceeded")
     );
+    // The cost spent is reported so callers can share one budget across rules.
+    let (res, spent) = prg.eval_metered(&[("self", Value::from_json(&list))], super::COST_LIMIT);
+    assert!(matches!(res, Ok(Value::Bool(true))));
+    assert!((2_000..20_000).contains(&spent), "{spent}");
     // Errors from the budget are not absorbed by logical operators.
     fails(
         "self.all(x, self.all(y, x + y >= 0)) || true",

@@ -1,7 +1,8 @@
 //! Schema-directed conversion of JSON into CEL values, as Kubernetes does for
 //! CRD validation rules: strings with `format: date-time` or `date` become
-//! timestamps, `format: duration` durations and `format: byte` bytes; all
-//! other values convert as plain JSON.
+//! timestamps, `format: duration` durations and `format: byte` bytes, and
+//! `type: number` values are doubles even when written without a fraction;
+//! all other values convert as plain JSON.
 
 use base64::Engine;
 use serde_json::Value as Json;
@@ -47,6 +48,9 @@ pub(crate) fn from_json_with_schema(node: Option<Node<'_>>, j: &Json) -> Value {
             let child = node.field(k).or_else(|| node.additional());
             (k.clone(), from_json_with_schema(child, v))
         })),
+        Json::Number(n) if node.type_name() == Some("number") => {
+            Value::Double(n.as_f64().unwrap_or(f64::NAN))
+        }
         other => Value::from_json(other),
     }
 }
@@ -72,6 +76,8 @@ mod tests {
                 "windows": {"type": "array", "items": {"type": "string", "format": "duration"}},
                 "named": {"type": "object", "additionalProperties": {"type": "string", "format": "date-time"}},
                 "bad": {"type": "string", "format": "date-time"},
+                "ratio": {"type": "number"},
+                "count": {"type": "integer"},
             },
         });
         let object = json!({
@@ -82,13 +88,16 @@ mod tests {
             "windows": ["1m", "2m"],
             "named": {"a": "2024-01-01T01:00:00Z"},
             "bad": "not a time",
+            "ratio": 1,
+            "count": 2,
             "extra": "2024-01-01T00:00:00Z",
         });
         let v = from_json_with_schema(Some(Node::new(&defs, &schema)), &object);
         let prg = compile(
             "self.created + self.ttl == self.named.a && self.day - self.created == duration('24h') \
              && self.blob == b'hi' && self.windows.all(w, w < duration('5m')) \
-             && self.bad == 'not a time' && type(self.extra) == string",
+             && self.bad == 'not a time' && type(self.extra) == string \
+             && self.ratio + 0.5 == 1.5 && self.count + 1 == 3",
             &["self"],
         )
         .unwrap();
