@@ -450,7 +450,7 @@ fn strings(name: &str, all: &[Value]) -> Option<Result<Value>> {
         ("lastIndexOf", [V::String(sub)]) => Ok(V::Int(last_index_of(s, sub, None))),
         ("lastIndexOf", [V::String(sub), V::Int(off)]) => {
             let n = s.chars().count() as i64;
-            if *off < 0 || *off >= n.max(1) && !(n == 0 && *off == 0) {
+            if *off < 0 || *off > n {
                 return Some(Err(index_err(*off)));
             }
             Ok(V::Int(last_index_of(s, sub, Some(*off as usize))))

@@ -279,7 +279,7 @@ fn unescape(src: &str, i: usize, bytes: bool) -> Result<(Vec<u8>, usize), Compil
             i,
             format!(
                 "token recognition error at: '{}'",
-                &src[i..(i + 2).min(src.len())]
+                src[i..].chars().take(2).collect::<String>()
             ),
         )
     };

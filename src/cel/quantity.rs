@@ -189,12 +189,18 @@ impl fmt::Display for Quantity {
             return write!(f, "{v}{suffix}");
         }
         let mut e3 = self.exp.div_euclid(3) * 3;
-        let mut m = self.mantissa * 10i128.pow((self.exp - e3) as u32);
+        let mut m = self
+            .mantissa
+            .saturating_mul(10i128.pow((self.exp - e3) as u32));
         if e3 < -9 {
             // Kubernetes rounds sub-nano precision up to the next nano unit.
-            let div = 10i128.pow((-9 - e3) as u32);
-            let q = m / div;
-            m = if m % div != 0 && m > 0 { q + 1 } else { q };
+            m = match 10i128.checked_pow((-9 - e3) as u32) {
+                Some(div) => {
+                    let q = m / div;
+                    if m % div != 0 && m > 0 { q + 1 } else { q }
+                }
+                None => i128::from(m > 0),
+            };
             e3 = -9;
         }
         if self.format == Format::DecimalExponent {

@@ -906,3 +906,27 @@ fn url_library() {
             .starts_with("URL parse error during conversion from string")
     );
 }
+
+#[test]
+fn hostile_input_is_an_error_not_a_panic() {
+    for expr in [
+        "'\\\u{e9}'",
+        "timestamp('2023-01-01T00:00:00+0\u{e9}0')",
+        "string(quantity('1e-1000'))",
+        "string(quantity('99999999999999999999999999999999999Ei'))",
+        "quantity('1e1000').isGreaterThan(quantity('1'))",
+        "'\u{e9}\u{e9}'.lastIndexOf('\u{e9}', 2)",
+        "'abc'.substring(-1)",
+        "[1][9223372036854775807]",
+        "1.0 / 0.0 == 1.0 / 0.0",
+        "int(0.0 / 0.0)",
+        "duration('9999999999999999999h')",
+        "'x'.matches('a{1000}{1000}{1000}')",
+        "0x",
+    ] {
+        let _ = val(expr);
+    }
+    assert_eq!(val("string(quantity('1e-1000'))"), Ok(json!("1e-9")));
+    assert_eq!(val("string(quantity('0.0000000001'))"), Ok(json!("1n")));
+    assert_eq!(val("'\u{e9}\u{e9}'.lastIndexOf('\u{e9}', 2)"), Ok(json!(1)));
+}

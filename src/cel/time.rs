@@ -209,7 +209,10 @@ impl Timestamp {
         }
         let offset = match &s[i..] {
             "Z" | "z" => 0,
-            z if z.len() == 6 && (z.starts_with('+') || z.starts_with('-')) && &z[3..4] == ":" => {
+            z if z.len() == 6
+                && (z.starts_with('+') || z.starts_with('-'))
+                && z.as_bytes()[3] == b':' =>
+            {
                 let secs = num(i + 1..i + 3)? * 3600 + num(i + 4..i + 6)? * 60;
                 if z.starts_with('-') { -secs } else { secs }
             }
