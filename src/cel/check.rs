@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use super::CompileError;
 use super::functions::{GLOBAL_FUNCTIONS, MEMBER_FUNCTIONS, NAMESPACED_FUNCTIONS, TYPE_NAMES};
 use super::parser::{Expr, Kind};
+use super::value::Value;
 
 pub(super) fn check(e: &Expr, vars: &[&str]) -> Result<BTreeSet<String>, CompileError> {
     let mut c = Checker {
@@ -29,6 +30,30 @@ fn undeclared(pos: usize, name: &str) -> CompileError {
         pos,
         format!("undeclared reference to '{name}' (in container '')"),
     )
+}
+
+/// Kubernetes requires list and map literals to be homogeneous: elements
+/// whose types are evident from the source (scalar literals) must agree.
+fn homogeneous<'e>(items: impl Iterator<Item = &'e Expr>) -> Result<(), CompileError> {
+    let mut expected: Option<&'static str> = None;
+    for item in items {
+        let Kind::Lit(v) = &item.kind else { continue };
+        if matches!(v, Value::Null) {
+            continue;
+        }
+        let t = v.type_name();
+        match expected {
+            None => expected = Some(t),
+            Some(e) if e != t => {
+                return Err(CompileError::new(
+                    item.pos,
+                    format!("expected type '{e}' but found '{t}'"),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }
 
 impl Checker<'_> {
@@ -77,11 +102,18 @@ impl Checker<'_> {
                 }
                 args.iter().try_for_each(|a| self.walk(a))
             }
-            Kind::List(items) => items.iter().try_for_each(|a| self.walk(a)),
-            Kind::Map(entries) => entries.iter().try_for_each(|(k, v)| {
-                self.walk(k)?;
-                self.walk(v)
-            }),
+            Kind::List(items) => {
+                homogeneous(items.iter())?;
+                items.iter().try_for_each(|a| self.walk(a))
+            }
+            Kind::Map(entries) => {
+                homogeneous(entries.iter().map(|(k, _)| k))?;
+                homogeneous(entries.iter().map(|(_, v)| v))?;
+                entries.iter().try_for_each(|(k, v)| {
+                    self.walk(k)?;
+                    self.walk(v)
+                })
+            }
             Kind::Not(x) | Kind::Neg(x) => self.walk(x),
             Kind::Binary(_, a, b) | Kind::And(a, b) | Kind::Or(a, b) => {
                 self.walk(a)?;

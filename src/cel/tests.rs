@@ -119,7 +119,7 @@ fn numeric_types_do_not_mix_in_arithmetic_but_compare() {
         "-1 < 0u",
         "1.5 > 1u",
         "9223372036854775807 < 9223372036854775808u",
-        "[1, 2] == [1.0, 2u]",
+        "[1, 2] == [1.0, dyn(2u)]",
         "{1: 'a'}[1u] == 'a'",
         "1 in [1.0]",
     ]);
@@ -220,7 +220,10 @@ fn json_objects_are_maps() {
     is_true("has(self.labels) && !has(self.spec)", obj.clone());
     is_true("has(self.labels.app)", obj.clone());
     assert_eq!(
-        run("{'a': [1, 2.5, 'x', true, null, {'b': []}]}", json!({})),
+        run(
+            "{'a': [1, dyn(2.5), dyn('x'), dyn(true), null, {'b': []}]}",
+            json!({})
+        ),
         Ok(json!({"a": [1, 2.5, "x", true, null, {"b": []}]}))
     );
     fails("{'a': 1, 'a': 2}", json!({}), "Failed with repeated key: a");
@@ -635,11 +638,13 @@ fn strings_library() {
         "strings.quote('a\"b\\n') == '\"a\\\\\"b\\\\n\"'",
     ]);
     assert_eq!(
-        val("'%s is %d years, %.2f%% sure, hex %x'.format(['Ann', 30, 99.456, 255])"),
+        val(
+            "'%s is %d years, %.2f%% sure, hex %x'.format(['Ann', dyn(30), dyn(99.456), dyn(255)])"
+        ),
         Ok(json!("Ann is 30 years, 99.46% sure, hex ff"))
     );
     assert_eq!(
-        val("'%s and %s'.format([[1, 'a'], true])"),
+        val("'%s and %s'.format([[1, dyn('a')], true])"),
         Ok(json!("[1, a] and true"))
     );
     assert_eq!(val("'%e'.format([1234.5])"), Ok(json!("1.234500e+03")));
@@ -679,7 +684,7 @@ fn lists_and_regex_libraries() {
     ]);
     fails("[].min()", json!({}), "min called on empty list");
     fails(
-        "[1, 'a'].sum()",
+        "[1, dyn('a')].sum()",
         json!({}),
         "no such overload: _+_(int, string)",
     );
@@ -759,7 +764,11 @@ fn cost_budget_stops_runaway_expressions() {
 
 #[test]
 fn values_render_for_messages() {
-    let prg = compile("[1, 'a', 2u, 1.5, {'k': null}, b'x', duration('1s')]", &[]).unwrap();
+    let prg = compile(
+        "[1, dyn('a'), dyn(2u), dyn(1.5), {'k': null}, dyn(b'x'), duration('1s')]",
+        &[],
+    )
+    .unwrap();
     let v = prg.eval(&[]).unwrap();
     assert_eq!(
         v.to_string(),
