@@ -340,15 +340,17 @@ impl<'a> Evaluator<'a> {
             return r;
         }
         let two = c.var2.is_some();
-        // (first variable, second variable) per iteration.
-        let items: Vec<(Value, Value)> = match &range {
-            Value::List(l) if two => l
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (Value::Int(i as i64), v.clone()))
-                .collect(),
-            Value::List(l) => l.iter().map(|v| (v.clone(), Value::Null)).collect(),
-            Value::Map(m) => m.iter().map(|(k, v)| (k.to_value(), v.clone())).collect(),
+        // (first variable, second variable) per iteration, produced lazily so
+        // that a comprehension left early costs only what it visited.
+        let items: Box<dyn Iterator<Item = (Value, Value)> + '_> = match &range {
+            Value::List(l) if two => Box::new(
+                l.iter()
+                    .enumerate()
+                    .map(|(i, v)| (Value::Int(i as i64), v.clone())),
+            ),
+            Value::List(l) => Box::new(l.iter().map(|v| (v.clone(), Value::Null))),
+            Value::Map(m) if two => Box::new(m.iter().map(|(k, v)| (k.to_value(), v.clone()))),
+            Value::Map(m) => Box::new(m.keys().map(|k| (k.to_value(), Value::Null))),
             other => {
                 return Err(EvalError::new(format!(
                     "expression of type '{}' cannot be range of a comprehension (must be list, map, or dynamic)",
@@ -423,7 +425,7 @@ impl<'a> Evaluator<'a> {
                                 out_map.insert(k, v);
                                 Ok(())
                             }
-                            None => Err(Some(no_overload("transformMap", &[&range]))),
+                            None => Err(Some(no_overload("transformMap", &[&first]))),
                         },
                         Ok(None) => Ok(()),
                         Err(e) => Err(Some(e)),

@@ -57,12 +57,12 @@ impl Url {
                 let end = auth_path.find('/').unwrap_or(auth_path.len());
                 let (authority, path) = auth_path.split_at(end);
                 let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-                check_host(host).map_err(|why| bad(why))?;
+                check_host(host).map_err(&bad)?;
                 (host.to_string(), path.to_string())
             }
             _ => (String::new(), rest.to_string()),
         };
-        check_escapes(&path).map_err(|why| bad(why))?;
+        check_escapes(&path).map_err(bad)?;
         Ok(Url {
             raw: s.to_string(),
             scheme: scheme.to_string(),
