@@ -178,13 +178,71 @@ fn regex(pattern: &str) -> Result<Regex> {
     if let Some(r) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(pattern) {
         return Ok(r.clone());
     }
-    let r = Regex::new(pattern).map_err(|e| err(format!("error parsing regexp: {e}")))?;
+    let r =
+        Regex::new(&re2_classes(pattern)).map_err(|e| err(format!("error parsing regexp: {e}")))?;
     let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
     if c.len() > 256 {
         c.clear();
     }
     c.insert(pattern.to_string(), r.clone());
     Ok(r)
+}
+
+/// Gives the Perl classes RE2's ASCII meaning (`\d` is `[0-9]`, not any
+/// Unicode digit), since the regex crate defaults to Unicode classes.
+fn re2_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars().peekable();
+    let mut in_class = false;
+    let mut class_start = false;
+    while let Some(c) = chars.next() {
+        let at_class_start = std::mem::take(&mut class_start);
+        match c {
+            '\\' => {
+                let Some(e) = chars.next() else {
+                    out.push(c);
+                    break;
+                };
+                let replacement = match (e, in_class) {
+                    ('d', false) => Some("[0-9]"),
+                    ('D', false) => Some("[^0-9]"),
+                    ('w', false) => Some("[0-9A-Za-z_]"),
+                    ('W', false) => Some("[^0-9A-Za-z_]"),
+                    ('s', false) => Some("[\\t\\n\\f\\r ]"),
+                    ('S', false) => Some("[^\\t\\n\\f\\r ]"),
+                    ('b', false) => Some("(?-u:\\b)"),
+                    ('B', false) => Some("(?-u:\\B)"),
+                    ('d', true) => Some("0-9"),
+                    ('w', true) => Some("0-9A-Za-z_"),
+                    ('s', true) => Some("\\t\\n\\f\\r "),
+                    _ => None,
+                };
+                match replacement {
+                    Some(r) => out.push_str(r),
+                    None => {
+                        out.push(c);
+                        out.push(e);
+                    }
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                class_start = true;
+                out.push(c);
+                if chars.peek() == Some(&'^') {
+                    out.push('^');
+                    chars.next();
+                }
+            }
+            // A `]` first in a class is a literal.
+            ']' if in_class && !at_class_start => {
+                in_class = false;
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Dispatches a global (`recv` is `None`) or member function call.

@@ -683,6 +683,13 @@ fn lists_and_regex_libraries() {
         "'123 abc 456'.findAll('[0-9]+', 1) == ['123']",
     ]);
     fails("[].min()", json!({}), "min called on empty list");
+    // Perl classes have RE2's ASCII meaning.
+    all_true(&[
+        "'42'.matches('^\\\\d+$') && !'\u{0664}\u{0662}'.matches('^\\\\d+$')",
+        "'a_1'.matches('^\\\\w+$') && !'\u{e9}'.matches('^\\\\w$') && '\u{e9}'.matches('^\\\\W$')",
+        "'a b'.matches('a\\\\sb') && 'x1-'.matches('^[\\\\w-]+$') && ']'.matches('^[]a]$')",
+        "'ab cd'.findAll('\\\\b\\\\w') == ['a', 'c'] && '[x]'.matches('^\\\\[x\\\\]$')",
+    ]);
     fails(
         "[1, dyn('a')].sum()",
         json!({}),
