@@ -19,7 +19,14 @@ pub(super) struct Evaluator<'a> {
     locals: Vec<(&'a str, Value)>,
     cost: u64,
     limit: u64,
+    /// Lazily evaluated `variables.<name>` (admission policy variables).
+    lazy: &'a [(&'a str, &'a Expr)],
+    /// Results of `lazy`, by position; `Some(None)` while one is being evaluated.
+    memo: Vec<Option<Option<Result<Value>>>>,
 }
+
+/// The variable through which lazily evaluated variables are reached.
+pub(super) const LAZY_ROOT: &str = "variables";
 
 pub(super) fn no_overload(func: &str, args: &[&Value]) -> EvalError {
     let types: Vec<&str> = args.iter().map(|a| a.type_name()).collect();
@@ -41,7 +48,49 @@ impl<'a> Evaluator<'a> {
             locals: Vec::new(),
             cost: 0,
             limit,
+            lazy: &[],
+            memo: Vec::new(),
         }
+    }
+
+    /// Makes `variables.<name>` evaluate the named expression on first use
+    /// (sharing this evaluation's bindings and budget) and reuse the result.
+    pub(super) fn with_lazy(mut self, lazy: &'a [(&'a str, &'a Expr)]) -> Self {
+        self.lazy = lazy;
+        self.memo = vec![None; lazy.len()];
+        self
+    }
+
+    fn lazy_variable(&mut self, field: &str, test: bool) -> Option<Result<Value>> {
+        let Some(i) = self.lazy.iter().position(|(n, _)| *n == field) else {
+            return Some(if test {
+                Ok(Value::Bool(false))
+            } else {
+                Err(EvalError::new(format!("no such key: {field}")))
+            });
+        };
+        if test {
+            return Some(Ok(Value::Bool(true)));
+        }
+        match &self.memo[i] {
+            Some(Some(r)) => return Some(r.clone()),
+            Some(None) => {
+                return Some(Err(EvalError::new(format!(
+                    "variable {field} refers to itself"
+                ))));
+            }
+            None => {}
+        }
+        self.memo[i] = Some(None);
+        // The variable's expression sees the bindings, not comprehension locals.
+        let locals = std::mem::take(&mut self.locals);
+        let r = self.eval(self.lazy[i].1);
+        self.locals = locals;
+        if r.as_ref().is_err_and(is_cancelled) {
+            return Some(r);
+        }
+        self.memo[i] = Some(Some(r.clone()));
+        Some(r)
     }
 
     /// The cost spent so far.
@@ -71,6 +120,18 @@ impl<'a> Evaluator<'a> {
                 test,
                 optional,
             } => {
+                if !self.lazy.is_empty()
+                    && matches!(&target.kind, Kind::Ident(n) if n == LAZY_ROOT)
+                    && !self.locals.iter().any(|(n, _)| *n == LAZY_ROOT)
+                    && let Some(r) = self.lazy_variable(field, *test)
+                {
+                    let declared = self.lazy.iter().any(|(n, _)| n == field);
+                    return match (r, *optional) {
+                        (Ok(v), true) => Ok(Value::Optional(Some(Box::new(v)))),
+                        (Err(_), true) if !declared => Ok(Value::Optional(None)),
+                        (r, _) => r,
+                    };
+                }
                 let t = self.eval(target)?;
                 self.select(t, field, *test, *optional)
             }
@@ -147,7 +208,19 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn lookup(&self, name: &str) -> Result<Value> {
+    fn lookup(&mut self, name: &str) -> Result<Value> {
+        if name == LAZY_ROOT
+            && !self.lazy.is_empty()
+            && !self.locals.iter().any(|(n, _)| *n == name)
+        {
+            // `variables` used as a whole: evaluate every variable.
+            let mut entries = Vec::with_capacity(self.lazy.len());
+            for (n, _) in self.lazy {
+                let v = self.lazy_variable(n, false).expect("declared variable")?;
+                entries.push((n.to_string(), v));
+            }
+            return Ok(Value::object(entries));
+        }
         if let Some((_, v)) = self.locals.iter().rev().find(|(n, _)| *n == name) {
             return Ok(v.clone());
         }

@@ -156,6 +156,23 @@ impl Program {
         (r, ev.cost())
     }
 
+    /// Evaluates with admission-policy `variables`: `variables.<name>` runs
+    /// the named program on first use, with the same bindings and budget,
+    /// and reuses its result (an unused failing variable does no harm).
+    /// Returns the result and the cost spent.
+    pub(crate) fn eval_with_variables(
+        &self,
+        vars: &[(&str, Value)],
+        variables: &[(&str, &Program)],
+        limit: u64,
+    ) -> (Result<Value, EvalError>, u64) {
+        let lazy: Vec<(&str, &parser::Expr)> =
+            variables.iter().map(|(n, p)| (*n, &p.inner.ast)).collect();
+        let mut ev = eval::Evaluator::new(vars, limit).with_lazy(&lazy);
+        let r = ev.eval(&self.inner.ast);
+        (r, ev.cost())
+    }
+
     /// Evaluates and requires a bool ("expected bool, got ..." otherwise).
     pub(crate) fn eval_bool(&self, vars: &[(&str, &serde_json::Value)]) -> Result<bool, EvalError> {
         match self.eval(vars)? {

@@ -1048,3 +1048,51 @@ fn random_expressions_never_panic() {
         "the generator should produce valid expressions too ({compiled})"
     );
 }
+
+#[test]
+fn admission_policy_variables_are_lazy_and_memoized() {
+    let decl = ["object", "variables"];
+    let images = compile("object.spec.containers.map(c, c.image)", &decl).unwrap();
+    let latest = compile("variables.images.filter(i, i.endsWith(':latest'))", &decl).unwrap();
+    let broken = compile("object.spec.missing", &decl).unwrap();
+    let variables = [
+        ("images", &images),
+        ("latest", &latest),
+        ("broken", &broken),
+    ];
+    let object = Value::from_json(
+        &json!({"spec": {"containers": [{"image": "a:latest"}, {"image": "b:1"}]}}),
+    );
+    let vars = [("object", object)];
+    let run = |expr: &str| {
+        let p = compile(expr, &decl).unwrap();
+        p.eval_with_variables(&vars, &variables, super::COST_LIMIT)
+            .0
+            .map(|v| v.to_json())
+            .map_err(|e| e.message)
+    };
+    assert_eq!(run("variables.latest"), Ok(json!(["a:latest"])));
+    assert_eq!(
+        run("variables.images.size() == 2 && size(variables.latest) == 1"),
+        Ok(json!(true))
+    );
+    // A failing variable only matters where it is used.
+    assert_eq!(run("variables.images.size() > 0"), Ok(json!(true)));
+    assert_eq!(
+        run("variables.broken == 1"),
+        Err("no such key: missing".into())
+    );
+    assert_eq!(
+        run("has(variables.images) && !has(variables.nope)"),
+        Ok(json!(true))
+    );
+    assert_eq!(run("variables.nope"), Err("no such key: nope".into()));
+    assert_eq!(run("variables.?nope.orValue(1) == 1"), Ok(json!(true)));
+    assert_eq!(run("[1].all(variables, variables == 1)"), Ok(json!(true)));
+    // Reading a variable twice evaluates it once.
+    let p = compile("variables.images == variables.images", &decl).unwrap();
+    let (_, twice) = p.eval_with_variables(&vars, &variables, super::COST_LIMIT);
+    let p = compile("variables.images == []", &decl).unwrap();
+    let (_, once) = p.eval_with_variables(&vars, &variables, super::COST_LIMIT);
+    assert!(twice < once + 5, "memoized: {twice} vs {once}");
+}
