@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::EvalError;
 use super::functions;
 use super::parser::{BinOp, Comprehension, Expr, Kind, Macro};
-use super::value::{Key, Value, map_get};
+use super::value::{Key, ListKind, Value, map_get};
 
 type Result<T> = std::result::Result<T, EvalError>;
 
@@ -383,10 +383,13 @@ impl<'a> Evaluator<'a> {
                 Ok(V::Bytes(a.iter().chain(b.iter()).copied().collect()))
             }
             (V::List(a), V::List(b)) if op == BinOp::Add => {
-                self.charge((a.len() + b.len()) as u64)?;
-                Ok(V::from(
-                    a.iter().chain(b.iter()).cloned().collect::<Vec<_>>(),
-                ))
+                let cost = if a.kind == ListKind::Atomic {
+                    (a.len() + b.len()) as u64
+                } else {
+                    (a.len() as u64).saturating_mul(b.len() as u64)
+                };
+                self.charge(cost)?;
+                Ok(V::List(Arc::new(a.concat(b))))
             }
             (V::Duration(a), V::Duration(b)) => match op {
                 BinOp::Add => a.add(*b).map(V::Duration),
@@ -594,6 +597,12 @@ fn unescape_property(field: &str) -> Option<String> {
 /// Comparing containers walks them, so it is charged by size.
 fn equality_cost(l: &Value, r: &Value) -> u64 {
     match (l, r) {
+        // Sets and map lists compare each element against the other list.
+        (Value::List(a), Value::List(b))
+            if a.kind != ListKind::Atomic || b.kind != ListKind::Atomic =>
+        {
+            (a.len() as u64).saturating_mul(b.len() as u64)
+        }
         (Value::List(a), Value::List(b)) => a.len().min(b.len()) as u64,
         (Value::Map(a), Value::Map(b)) => a.len().min(b.len()) as u64,
         (Value::String(a), Value::String(b)) => (a.len().min(b.len()) / 10) as u64,

@@ -1,15 +1,18 @@
 //! Schema-directed conversion of JSON into CEL values, as Kubernetes does for
 //! CRD validation rules: strings with `format: date-time` or `date` become
 //! timestamps, `format: duration` durations and `format: byte` bytes, and
-//! `type: number` values are doubles even when written without a fraction;
-//! all other values convert as plain JSON.
+//! `type: number` values are doubles even when written without a fraction,
+//! and lists keep their `x-kubernetes-list-type` (sets and map lists compare
+//! without regard to order); all other values convert as plain JSON.
 
 use base64::Engine;
 use serde_json::Value as Json;
 
+use std::sync::Arc;
+
 use super::time::{Duration, Timestamp};
-use super::value::Value;
-use crate::schema::Node;
+use super::value::{List, ListKind, Value};
+use crate::schema::{ListType, Node};
 
 /// Converts `j` guided by its schema `node` (`None` where no schema applies,
 /// e.g. under `x-kubernetes-preserve-unknown-fields`). A string that does not
@@ -37,12 +40,16 @@ pub(crate) fn from_json_with_schema(node: Option<Node<'_>>, j: &Json) -> Value {
         }
         Json::Array(items) => {
             let item_node = node.items();
-            Value::from(
-                items
-                    .iter()
-                    .map(|i| from_json_with_schema(item_node, i))
-                    .collect::<Vec<_>>(),
-            )
+            let kind = match node.list_type() {
+                ListType::Atomic => ListKind::Atomic,
+                ListType::Set => ListKind::Set,
+                ListType::Map(keys) => ListKind::Map(keys.iter().map(|k| k.to_string()).collect()),
+            };
+            let items = items
+                .iter()
+                .map(|i| from_json_with_schema(item_node, i))
+                .collect();
+            Value::List(Arc::new(List { items, kind }))
         }
         Json::Object(fields) => Value::object(fields.iter().map(|(k, v)| {
             let child = node.field(k).or_else(|| node.additional());
@@ -62,6 +69,53 @@ mod tests {
     use super::*;
     use crate::cel::compile;
     use crate::schema::Definitions;
+
+    #[test]
+    fn list_types_decide_equality_and_concatenation() {
+        let defs = Definitions::new();
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "tags": {"type": "array", "items": {"type": "string"}, "x-kubernetes-list-type": "set"},
+                "ports": {
+                    "type": "array",
+                    "x-kubernetes-list-type": "map",
+                    "x-kubernetes-list-map-keys": ["name"],
+                    "items": {"type": "object", "properties": {"name": {"type": "string"}, "port": {"type": "integer"}}},
+                },
+                "order": {"type": "array", "items": {"type": "string"}},
+            },
+        });
+        let node = Node::new(&defs, &schema);
+        let new = json!({"tags": ["a", "b"], "ports": [{"name": "x", "port": 1}, {"name": "y", "port": 2}], "order": ["a", "b"]});
+        let old = json!({"tags": ["b", "a"], "ports": [{"name": "y", "port": 2}, {"name": "x", "port": 1}], "order": ["b", "a"]});
+        let bind = |j: &serde_json::Value| from_json_with_schema(Some(node), j);
+        let check = |expr: &str| {
+            let prg = compile(expr, &["self", "oldSelf"]).unwrap();
+            let vars = [("self", bind(&new)), ("oldSelf", bind(&old))];
+            prg.eval_values(&vars, crate::cel::COST_LIMIT)
+                .map(|v| v.to_json())
+                .map_err(|e| e.message)
+        };
+        assert_eq!(
+            check("self.tags == oldSelf.tags && self.ports == oldSelf.ports"),
+            Ok(json!(true))
+        );
+        assert_eq!(check("self.order == oldSelf.order"), Ok(json!(false)));
+        assert_eq!(check("self == oldSelf"), Ok(json!(false)));
+        assert_eq!(check("self.tags + ['b', 'c']"), Ok(json!(["a", "b", "c"])));
+        assert_eq!(
+            check("self.ports + [{'name': 'x', 'port': dyn(9)}, {'name': 'z', 'port': dyn(3)}]"),
+            Ok(
+                json!([{"name": "x", "port": 9}, {"name": "y", "port": 2}, {"name": "z", "port": 3}])
+            )
+        );
+        assert_eq!(check("self.order + ['a']"), Ok(json!(["a", "b", "a"])));
+        assert_eq!(
+            check("self.ports != oldSelf.ports.filter(p, p.name == 'x')"),
+            Ok(json!(true))
+        );
+    }
 
     #[test]
     fn formats_become_typed_values() {

@@ -23,7 +23,7 @@ pub(crate) enum Value {
     Double(f64),
     String(Arc<str>),
     Bytes(Arc<[u8]>),
-    List(Arc<Vec<Value>>),
+    List(Arc<List>),
     Map(Arc<BTreeMap<Key, Value>>),
     Duration(Duration),
     Timestamp(Timestamp),
@@ -39,6 +39,106 @@ pub(crate) enum Value {
     Cidr(Cidr),
     /// A URL (`url("https://example.com/")`).
     Url(Arc<Url>),
+}
+
+/// A list value with the `x-kubernetes-list-type` it was declared with,
+/// which decides its equality and concatenation.
+#[derive(Debug, Clone)]
+pub(crate) struct List {
+    pub(crate) items: Vec<Value>,
+    pub(crate) kind: ListKind,
+}
+
+/// How a list compares and concatenates, as Kubernetes defines per list type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ListKind {
+    /// Ordered (plain CEL lists, `x-kubernetes-list-type: atomic`).
+    Atomic,
+    /// Unordered and unique: equal when they hold the same elements;
+    /// `+` appends only elements not yet present.
+    Set,
+    /// Objects identified by these keys: equal when each keyed entry is
+    /// equal; `+` replaces entries with the same keys and appends the rest.
+    Map(Arc<[String]>),
+}
+
+impl std::ops::Deref for List {
+    type Target = Vec<Value>;
+
+    fn deref(&self) -> &Vec<Value> {
+        &self.items
+    }
+}
+
+impl List {
+    /// The values of an entry's map keys, for `x-kubernetes-list-type: map`.
+    fn key_of<'v>(keys: &[String], v: &'v Value) -> Vec<Option<&'v Value>> {
+        match v {
+            Value::Map(m) => keys
+                .iter()
+                .map(|k| m.get(&Key::String(Arc::from(k.as_str()))))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn same_key(keys: &[String], a: &Value, b: &Value) -> bool {
+        let (ka, kb) = (List::key_of(keys, a), List::key_of(keys, b));
+        ka.len() == kb.len()
+            && ka.iter().zip(&kb).all(|(x, y)| match (x, y) {
+                (Some(x), Some(y)) => x.equals(y),
+                (None, None) => true,
+                _ => false,
+            })
+    }
+
+    /// Equality under the list type of either side.
+    pub(crate) fn equals(&self, o: &List) -> bool {
+        if self.len() != o.len() {
+            return false;
+        }
+        let kind = if self.kind == ListKind::Atomic {
+            &o.kind
+        } else {
+            &self.kind
+        };
+        match kind {
+            ListKind::Atomic => self.iter().zip(o.iter()).all(|(x, y)| x.equals(y)),
+            ListKind::Set => self.iter().all(|x| o.iter().any(|y| y.equals(x))),
+            ListKind::Map(keys) => self.iter().all(|x| {
+                o.iter()
+                    .find(|y| List::same_key(keys, x, y))
+                    .is_some_and(|y| x.equals(y))
+            }),
+        }
+    }
+
+    /// `self + o`, keeping `self`'s list type.
+    pub(crate) fn concat(&self, o: &List) -> List {
+        let mut items = self.items.clone();
+        match &self.kind {
+            ListKind::Atomic => items.extend(o.iter().cloned()),
+            ListKind::Set => {
+                for v in o.iter() {
+                    if !items.iter().any(|x| x.equals(v)) {
+                        items.push(v.clone());
+                    }
+                }
+            }
+            ListKind::Map(keys) => {
+                for v in o.iter() {
+                    match items.iter_mut().find(|x| List::same_key(keys, x, v)) {
+                        Some(slot) => *slot = v.clone(),
+                        None => items.push(v.clone()),
+                    }
+                }
+            }
+        }
+        List {
+            items,
+            kind: self.kind.clone(),
+        }
+    }
 }
 
 /// A map key: CEL allows bool, int, uint and string keys.
@@ -86,7 +186,10 @@ impl From<String> for Value {
 
 impl From<Vec<Value>> for Value {
     fn from(v: Vec<Value>) -> Self {
-        Value::List(Arc::new(v))
+        Value::List(Arc::new(List {
+            items: v,
+            kind: ListKind::Atomic,
+        }))
     }
 }
 
@@ -118,7 +221,7 @@ impl Value {
             }
             serde_json::Value::String(s) => Value::from(s.as_str()),
             serde_json::Value::Array(a) => {
-                Value::List(Arc::new(a.iter().map(Value::from_json).collect()))
+                Value::from(a.iter().map(Value::from_json).collect::<Vec<_>>())
             }
             serde_json::Value::Object(o) => Value::Map(Arc::new(
                 o.iter()
@@ -195,9 +298,7 @@ impl Value {
             (V::Bool(a), V::Bool(b)) => a == b,
             (V::String(a), V::String(b)) => a == b,
             (V::Bytes(a), V::Bytes(b)) => a == b,
-            (V::List(a), V::List(b)) => {
-                a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.equals(y))
-            }
+            (V::List(a), V::List(b)) => a.equals(b),
             (V::Map(a), V::Map(b)) => {
                 a.len() == b.len()
                     && a.iter()
