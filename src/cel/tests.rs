@@ -1096,3 +1096,19 @@ fn admission_policy_variables_are_lazy_and_memoized() {
     let (_, once) = p.eval_with_variables(&vars, &variables, super::COST_LIMIT);
     assert!(twice < once + 5, "memoized: {twice} vs {once}");
 }
+
+#[test]
+fn programs_and_values_can_be_shared_across_threads() {
+    fn shareable<T: Send + Sync + Clone>() {}
+    shareable::<super::Program>();
+    shareable::<Value>();
+    let prg = compile("self.n * 2", &["self"]).unwrap();
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let prg = prg.clone();
+            std::thread::spawn(move || prg.eval(&[("self", &json!({"n": i}))]).unwrap().to_json())
+        })
+        .collect();
+    let out: Vec<Json> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(out, vec![json!(0), json!(2), json!(4), json!(6)]);
+}
