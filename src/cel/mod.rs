@@ -15,6 +15,7 @@ mod lexer;
 mod net;
 mod parser;
 mod quantity;
+mod strings;
 #[cfg(test)]
 mod tests;
 pub(crate) mod time;
