@@ -2,11 +2,18 @@
 //! and Kubernetes strategic merge patch (SMP).
 //!
 //! Upstream decides SMP list behaviour from Go struct tags (`patchStrategy`,
-//! `patchMergeKey`). We have no Go structs, so [`list_strategy`] keeps a table
-//! keyed by the list's field name and the name of the map that holds it,
-//! which is enough to tell e.g. container ports from service ports.
+//! `patchMergeKey`), which its OpenAPI documents publish as
+//! `x-kubernetes-patch-strategy` and `x-kubernetes-patch-merge-key`. The
+//! merge here walks the kind's schema with [`Node`] beside the object, so
+//! each list follows the strategy of its own type (container ports merge by
+//! `containerPort`, Service ports by `port`, Endpoints ports not at all);
+//! [`schemas::root`] finds the schema of a kind.
 
 use serde_json::{Map, Value};
+
+use crate::schema::Node;
+
+pub(crate) mod schemas;
 
 type Object = Map<String, Value>;
 
@@ -101,18 +108,31 @@ fn malformed(msg: impl Into<String>) -> PatchError {
     PatchError::Malformed(msg.into())
 }
 
+/// What a strategic merge patch may rely on for the object's kind.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Strategic<'a> {
+    /// Custom resources: upstream has no merge metadata for them and refuses
+    /// the media type (415).
+    Refused,
+    /// A built-in kind, merged as its schema says.
+    Schema(Node<'a>),
+}
+
 /// Applies `patch` (raw request body) to `current`, returning the patched
-/// object. `strategic_merge_allowed` is false for kinds without struct merge
-/// metadata (custom resources).
+/// object. `strategic` says how a strategic merge patch treats the kind.
 pub(crate) fn apply(
     kind: PatchKind,
     current: &Value,
     patch: &[u8],
-    strategic_merge_allowed: bool,
+    strategic: Strategic<'_>,
 ) -> Result<Value, PatchError> {
     // Upstream rejects the media type before it reads the body, so a CR gets
     // 415 even when the body is garbage.
-    if kind == PatchKind::StrategicMerge && !strategic_merge_allowed {
+    let node = match strategic {
+        Strategic::Schema(node) => Some(node),
+        Strategic::Refused => None,
+    };
+    if kind == PatchKind::StrategicMerge && node.is_none() {
         return Err(PatchError::Unsupported(
             "the body of the request was in an unknown format - accepted media types include: \
              application/json-patch+json, application/merge-patch+json"
@@ -151,57 +171,44 @@ pub(crate) fn apply(
             // `$patch: delete` on the whole object leaves an empty object, as
             // upstream does; the caller's name checks then reject it.
             Ok(Value::Object(
-                merge_map(base, &patch, "")?.unwrap_or_default(),
+                merge_map(base, &patch, node)?.unwrap_or_default(),
             ))
         }
     }
 }
 
-/// How a list field is merged, as upstream's struct tags would say.
+/// How a list field is merged, as its schema's patch extensions say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ListStrategy {
+enum ListStrategy<'a> {
     /// No patch strategy: the patch's list replaces the live one.
     Atomic,
-    /// `patchStrategy:"merge"` on a list of primitives: a set union.
+    /// `x-kubernetes-patch-strategy: merge` on a list of primitives: a set
+    /// union.
     Set,
-    /// `patchStrategy:"merge"` with `patchMergeKey`: elements matched by key.
-    Keyed(&'static str),
+    /// `merge` with `x-kubernetes-patch-merge-key`: elements matched by key.
+    Keyed(&'a str),
 }
 
-const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
-
-/// Looks up the strategy of list `field` inside the map stored under
-/// `parent` (`""` at the top level; for list elements, the list's name).
-/// Field names alone are ambiguous (`ports` of a container merges by
-/// `containerPort`, of a Service by `port`, of Endpoints not at all), and the
-/// holder's name settles every case among the built-in kinds.
-fn list_strategy(parent: &str, field: &str) -> ListStrategy {
-    use ListStrategy::{Atomic, Keyed, Set};
-    match (parent, field) {
-        (_, "containers" | "initContainers" | "ephemeralContainers") => Keyed("name"),
-        (p, "ports") if CONTAINER_LISTS.contains(&p) => Keyed("containerPort"),
-        ("spec", "ports") => Keyed("port"), // ServiceSpec
-        (_, "env") => Keyed("name"),
-        (_, "volumeMounts") => Keyed("mountPath"),
-        (_, "volumeDevices") => Keyed("devicePath"),
-        // PodSpec (also inside pod templates).
-        ("spec", "volumes" | "imagePullSecrets" | "resourceClaims" | "schedulingGates") => {
-            Keyed("name")
-        }
-        ("spec", "hostAliases") => Keyed("ip"),
-        ("spec", "topologySpreadConstraints") => Keyed("topologyKey"),
-        ("spec", "podCIDRs") => Set, // NodeSpec
-        ("metadata", "finalizers") => Set,
-        ("metadata", "ownerReferences") => Keyed("uid"),
-        // Conditions of every built-in status; NodeStatus addresses.
-        ("status", "conditions" | "addresses") => Keyed("type"),
-        ("status", "podIPs" | "hostIPs") => Keyed("ip"),
-        ("status", "resourceClaimStatuses") => Keyed("name"),
-        ("", "secrets") => Keyed("name"), // ServiceAccount
-        // tolerations, readinessGates, args, command, envFrom, ... and every
-        // list we know nothing about.
-        _ => Atomic,
+/// The strategy of a list whose schema is `node`. A list the schema does
+/// not describe is replaced, as upstream replaces lists without tags.
+fn list_strategy(node: Option<Node<'_>>) -> ListStrategy<'_> {
+    let Some(node) = node else {
+        return ListStrategy::Atomic;
+    };
+    if !node.patch_strategy().merge {
+        return ListStrategy::Atomic;
     }
+    match node.patch_merge_key() {
+        Some(key) => ListStrategy::Keyed(key),
+        None => ListStrategy::Set,
+    }
+}
+
+/// The schema of `key` inside an object described by `node`: a declared
+/// property, else the value schema of a map.
+fn child<'a>(node: Option<Node<'a>>, key: &str) -> Option<Node<'a>> {
+    let node = node?;
+    node.field(key).or_else(|| node.additional())
 }
 
 fn no_merge_key(m: &Object, key: &str) -> PatchError {
@@ -220,7 +227,11 @@ fn bad_patch_type(directive: &Value, m: &Object) -> PatchError {
 
 /// Merges `patch` into `orig`. `None` means the map is deleted by
 /// `$patch: delete`.
-fn merge_map(mut orig: Object, patch: &Object, parent: &str) -> Result<Option<Object>, PatchError> {
+fn merge_map(
+    mut orig: Object,
+    patch: &Object,
+    node: Option<Node<'_>>,
+) -> Result<Option<Object>, PatchError> {
     match patch.get(DIRECTIVE) {
         None => {}
         Some(Value::String(s)) if s == "merge" => {}
@@ -231,7 +242,7 @@ fn merge_map(mut orig: Object, patch: &Object, parent: &str) -> Result<Option<Ob
             // resolves nested directives so none leak into the result.
             let mut rest = patch.clone();
             rest.remove(DIRECTIVE);
-            return merge_map(Object::new(), &rest, parent);
+            return merge_map(Object::new(), &rest, node);
         }
         Some(other) => return Err(bad_patch_type(other, patch)),
     }
@@ -290,14 +301,14 @@ fn merge_map(mut orig: Object, patch: &Object, parent: &str) -> Result<Option<Ob
             continue;
         }
         match orig.get_mut(key) {
-            Some(slot) => match merge_value(Some(slot.take()), value, parent, key)? {
+            Some(slot) => match merge_value(Some(slot.take()), value, child(node, key), key)? {
                 Some(v) => *slot = v,
                 None => {
                     orig.remove(key);
                 }
             },
             None => {
-                if let Some(v) = merge_value(None, value, parent, key)? {
+                if let Some(v) = merge_value(None, value, child(node, key), key)? {
                     orig.insert(key.clone(), v);
                 }
             }
@@ -305,7 +316,7 @@ fn merge_map(mut orig: Object, patch: &Object, parent: &str) -> Result<Option<Ob
     }
 
     for (field, order, before) in orders {
-        let key = match list_strategy(parent, field) {
+        let key = match list_strategy(child(node, field)) {
             // An atomic list is taken from the patch verbatim, order and all.
             ListStrategy::Atomic => continue,
             ListStrategy::Set => None,
@@ -335,10 +346,15 @@ fn merge_map(mut orig: Object, patch: &Object, parent: &str) -> Result<Option<Ob
 fn merge_value(
     orig: Option<Value>,
     patch: &Value,
-    parent: &str,
+    node: Option<Node<'_>>,
     field: &str,
 ) -> Result<Option<Value>, PatchError> {
     match patch {
+        // `x-kubernetes-patch-strategy: replace` on a map (a PDB's
+        // selector): the patch's map is taken as it is.
+        Value::Object(p) if node.is_some_and(|n| n.patch_strategy().replace) => {
+            Ok(merge_map(Object::new(), p, node)?.map(Value::Object))
+        }
         // A live value of another type is replaced; the patch is still merged
         // into an empty map or list so its directives are resolved.
         Value::Object(p) => {
@@ -346,15 +362,14 @@ fn merge_value(
                 Some(Value::Object(m)) => m,
                 _ => Object::new(),
             };
-            Ok(merge_map(base, p, field)?.map(Value::Object))
+            Ok(merge_map(base, p, node)?.map(Value::Object))
         }
         Value::Array(p) => {
             let base = match orig {
                 Some(Value::Array(a)) => a,
                 _ => Vec::new(),
             };
-            let strategy = list_strategy(parent, field);
-            merge_list(base, p, strategy, field).map(|l| Some(Value::Array(l)))
+            merge_list(base, p, node, field).map(|l| Some(Value::Array(l)))
         }
         scalar => Ok(Some(scalar.clone())),
     }
@@ -365,19 +380,20 @@ fn has_directive(v: &Value) -> bool {
 }
 
 /// A patch element merged into nothing: directives resolved, nulls dropped.
-fn fresh(m: &Object, field: &str) -> Result<Value, PatchError> {
+fn fresh(m: &Object, item: Option<Node<'_>>) -> Result<Value, PatchError> {
     Ok(Value::Object(
-        merge_map(Object::new(), m, field)?.unwrap_or_default(),
+        merge_map(Object::new(), m, item)?.unwrap_or_default(),
     ))
 }
 
 fn merge_list(
     mut list: Vec<Value>,
     patch: &[Value],
-    strategy: ListStrategy,
+    node: Option<Node<'_>>,
     field: &str,
 ) -> Result<Vec<Value>, PatchError> {
-    let key = match strategy {
+    let item = node.and_then(|n| n.items());
+    let key = match list_strategy(node) {
         ListStrategy::Atomic => {
             // Replace wholesale. `$patch` markers carry no meaning for a list
             // that is replaced anyway, so such elements are dropped.
@@ -385,7 +401,7 @@ fn merge_list(
                 .iter()
                 .filter(|v| !has_directive(v))
                 .map(|v| match v {
-                    Value::Object(m) => fresh(m, field),
+                    Value::Object(m) => fresh(m, item),
                     other => Ok(other.clone()),
                 })
                 .collect();
@@ -442,7 +458,7 @@ fn merge_list(
         }
     }
     if replace {
-        return plain.into_iter().map(|m| fresh(m, field)).collect();
+        return plain.into_iter().map(|m| fresh(m, item)).collect();
     }
 
     let before = ids(&list, Some(key));
@@ -456,9 +472,9 @@ fn merge_list(
                     Value::Object(o) => o,
                     _ => Object::new(),
                 };
-                list[i] = Value::Object(merge_map(base, m, field)?.unwrap_or_default());
+                list[i] = Value::Object(merge_map(base, m, item)?.unwrap_or_default());
             }
-            None => list.push(fresh(m, field)?),
+            None => list.push(fresh(m, item)?),
         }
     }
     Ok(reorder(list, &patch_ids, &before, Some(key)))
@@ -538,3 +554,5 @@ fn check_order(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod doc_cases;

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, Result};
 use super::meta::{self, meta_mut};
-use super::patch::{self, PatchKind};
+use super::patch::{self, PatchKind, Strategic};
 use super::resources::{ResourceDef, Subresource};
 use super::typed::{self, DecodeError};
 use super::validation::{self, ErrorType, FieldError};
@@ -593,11 +593,16 @@ impl Registry {
                 .ok_or_else(|| ApiError::not_found(def, name))?;
             let result = if sub == Some(Subresource::Scale) {
                 let scale = scale_of(&current);
-                let patched = apply_patch(kind, &scale, body)?;
+                let schema = patch::schemas::root("autoscaling", "v1", "Scale");
+                let patched = apply_patch(kind, &scale, body, Strategic::Schema(schema))?;
                 self.update_scale(def, ns, name, &patched, opts).await
             } else {
                 let view = self.present(def, &current);
-                let patched = apply_patch(kind, &view, body)?;
+                let strategic = match def.custom {
+                    Some(_) => Strategic::Refused,
+                    None => Strategic::Schema(patch::schemas::root(def.group, def.version, def.kind)),
+                };
+                let patched = apply_patch(kind, &view, body, strategic)?;
                 if !patched.is_object() {
                     return Err(ApiError::bad_request(
                         "the patched object is not a JSON object",
@@ -711,8 +716,13 @@ impl Registry {
     }
 }
 
-fn apply_patch(kind: PatchKind, current: &Value, body: &[u8]) -> Result<Value> {
-    patch::apply(kind, current, body, true)
+fn apply_patch(
+    kind: PatchKind,
+    current: &Value,
+    body: &[u8],
+    strategic: Strategic<'_>,
+) -> Result<Value> {
+    patch::apply(kind, current, body, strategic)
         .map_err(|e| ApiError::new(e.status_code(), e.reason(), e.to_string()))
 }
 

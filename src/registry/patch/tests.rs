@@ -1,13 +1,21 @@
 use super::*;
 use serde_json::json;
 
-fn smp(current: &Value, patch: Value) -> Result<Value, PatchError> {
+/// The built-in schema of `obj`'s kind, read from its type meta.
+pub(super) fn schema_of(obj: &Value) -> Strategic<'static> {
+    let api = obj["apiVersion"].as_str().unwrap_or("v1");
+    let (group, version) = api.rsplit_once('/').unwrap_or(("", api));
+    let kind = obj["kind"].as_str().unwrap_or("");
+    Strategic::Schema(schemas::root(group, version, kind))
+}
+
+pub(super) fn smp(current: &Value, patch: Value) -> Result<Value, PatchError> {
     let body = serde_json::to_vec(&patch).unwrap();
-    apply(PatchKind::StrategicMerge, current, &body, true)
+    apply(PatchKind::StrategicMerge, current, &body, schema_of(current))
 }
 
 /// Applies an SMP that must succeed and checks no directive leaked.
-fn ok(current: &Value, patch: Value) -> Value {
+pub(super) fn ok(current: &Value, patch: Value) -> Value {
     fn clean(v: &Value) {
         match v {
             Value::Object(m) => m.iter().for_each(|(k, v)| {
@@ -23,7 +31,7 @@ fn ok(current: &Value, patch: Value) -> Value {
     out
 }
 
-fn at<'a>(v: &'a Value, pointer: &str) -> &'a Value {
+pub(super) fn at<'a>(v: &'a Value, pointer: &str) -> &'a Value {
     v.pointer(pointer).unwrap_or(&Value::Null)
 }
 
@@ -119,14 +127,12 @@ fn set_element_order() {
 
 #[test]
 fn env_merges_by_name_and_ports_by_their_keys() {
-    let live = json!({"spec": {"containers": [{"name": "c",
+    let live = json!({"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"name": "c",
         "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
-        "ports": [{"containerPort": 80, "protocol": "TCP"}]}],
-        "ports": [{"port": 443, "targetPort": 8443}]}});
+        "ports": [{"containerPort": 80, "protocol": "TCP"}]}]}});
     let patch = json!({"spec": {"containers": [{"name": "c",
         "env": [{"name": "B", "value": "3"}, {"name": "A", "$patch": "delete"}],
-        "ports": [{"containerPort": 80, "name": "http"}]}],
-        "ports": [{"port": 443, "name": "https"}]}});
+        "ports": [{"containerPort": 80, "name": "http"}]}]}});
     let out = ok(&live, patch);
     assert_eq!(
         at(&out, "/spec/containers/0/env"),
@@ -134,6 +140,9 @@ fn env_merges_by_name_and_ports_by_their_keys() {
     );
     let want = json!([{"containerPort": 80, "protocol": "TCP", "name": "http"}]);
     assert_eq!(at(&out, "/spec/containers/0/ports"), &want);
+    let svc = json!({"apiVersion": "v1", "kind": "Service",
+        "spec": {"ports": [{"port": 443, "targetPort": 8443}]}});
+    let out = ok(&svc, json!({"spec": {"ports": [{"port": 443, "name": "https"}]}}));
     let want = json!([{"port": 443, "targetPort": 8443, "name": "https"}]);
     assert_eq!(at(&out, "/spec/ports"), &want);
 }
@@ -181,7 +190,8 @@ fn map_merge_and_directives() {
 #[test]
 fn primitive_set_directives() {
     // Examples of the SMP design doc, on metadata.finalizers.
-    let live = json!({"metadata": {"finalizers": ["a", "b", "c"]}});
+    let live = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"finalizers": ["a", "b", "c"]}});
     let cases = [
         (
             json!({"$deleteFromPrimitiveList/finalizers": ["b", "c"]}),
@@ -228,7 +238,7 @@ fn merge_patch_follows_rfc7386() {
     let want = json!({"title": "Hello!", "author": {"givenName": "John"},
         "tags": ["example"], "content": "This will be unchanged",
         "phoneNumber": "+01-123-456-7890"});
-    assert_eq!(apply(PatchKind::Merge, &target, patch, false), Ok(want));
+    assert_eq!(apply(PatchKind::Merge, &target, patch, Strategic::Refused), Ok(want));
 }
 
 #[test]
@@ -240,14 +250,14 @@ fn json_patch_ops() {
         {"op": "add", "path": "/list/-", "value": 3},
         {"op": "test", "path": "/baz", "value": "qux"}]"#;
     let want = json!({"foo": "new", "baz": "qux", "list": [1, 2, 3]});
-    assert_eq!(apply(PatchKind::Json, &doc, ops, false), Ok(want));
+    assert_eq!(apply(PatchKind::Json, &doc, ops, Strategic::Refused), Ok(want));
 
     let failing = br#"[{"op": "test", "path": "/foo", "value": "nope"}]"#;
-    let err = apply(PatchKind::Json, &doc, failing, false).unwrap_err();
+    let err = apply(PatchKind::Json, &doc, failing, Strategic::Refused).unwrap_err();
     assert!(matches!(err, PatchError::Apply(_)));
     assert_eq!((err.status_code(), err.reason()), (422, "Invalid"));
     let missing = br#"[{"op": "remove", "path": "/nope"}]"#;
-    let err = apply(PatchKind::Json, &doc, missing, false);
+    let err = apply(PatchKind::Json, &doc, missing, Strategic::Refused);
     assert!(matches!(err, Err(PatchError::Apply(_))));
 }
 
@@ -255,7 +265,7 @@ fn json_patch_ops() {
 fn malformed_bodies() {
     let doc = json!({"a": 1});
     for kind in [PatchKind::Json, PatchKind::Merge, PatchKind::StrategicMerge] {
-        let err = apply(kind, &doc, b"{not json", true).unwrap_err();
+        let err = apply(kind, &doc, b"{not json", schema_of(&doc)).unwrap_err();
         assert!(err.to_string().starts_with("error decoding patch"), "{err}");
         assert_eq!(err.status_code(), 400);
     }
@@ -268,7 +278,7 @@ fn malformed_bodies() {
         (PatchKind::StrategicMerge, b"\"x\""),
     ];
     for (kind, body) in cases {
-        let err = apply(kind, &doc, body, true).unwrap_err();
+        let err = apply(kind, &doc, body, schema_of(&doc)).unwrap_err();
         assert!(matches!(err, PatchError::Malformed(_)), "{kind:?} {err}");
     }
 }
@@ -277,13 +287,13 @@ fn malformed_bodies() {
 fn custom_resources_refuse_strategic_merge() {
     let cr = json!({"apiVersion": "example.com/v1", "kind": "Widget", "spec": {"size": 1}});
     for body in [&br#"{"spec": {"size": 2}}"#[..], b"garbage"] {
-        let err = apply(PatchKind::StrategicMerge, &cr, body, false).unwrap_err();
+        let err = apply(PatchKind::StrategicMerge, &cr, body, Strategic::Refused).unwrap_err();
         assert!(matches!(err, PatchError::Unsupported(_)));
         assert_eq!(
             (err.status_code(), err.reason()),
             (415, "UnsupportedMediaType")
         );
     }
-    let merged = apply(PatchKind::Merge, &cr, br#"{"spec": {"size": 2}}"#, false);
+    let merged = apply(PatchKind::Merge, &cr, br#"{"spec": {"size": 2}}"#, Strategic::Refused);
     assert_eq!(merged.map(|v| v["spec"]["size"].clone()), Ok(json!(2)));
 }
