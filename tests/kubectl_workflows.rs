@@ -337,3 +337,320 @@ fn delete_from_file_and_wait() {
         s.ok(v, &["wait", "--for=delete", "configmap/a", "-n", &ns, "--timeout=2s"]);
     }
 }
+
+/// Removes `ptr` from `v` and returns what was there.
+fn take(v: &mut Value, ptr: &str) -> Value {
+    let (parent, last) = ptr.rsplit_once('/').unwrap();
+    v.pointer_mut(parent)
+        .and_then(Value::as_object_mut)
+        .and_then(|m| m.remove(last))
+        .unwrap_or(Value::Null)
+}
+
+/// The pod template spec fields upstream defaults, around `containers`.
+fn pod_spec(containers: Value, restart: &str) -> Value {
+    json!({
+        "containers": containers,
+        "dnsPolicy": "ClusterFirst",
+        "restartPolicy": restart,
+        "schedulerName": "default-scheduler",
+        "securityContext": {},
+        "terminationGracePeriodSeconds": 30,
+    })
+}
+
+fn b64(s: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+#[test]
+fn create_generators_make_what_upstream_makes() {
+    let s = Server::start();
+    let dir = s.data_dir().to_path_buf();
+    let file = write(&s, "app.properties", "color=blue\nsize=2\n");
+    let env = write(&s, "app.env", "# comment\nMODE=fast\nLEVEL=3\n");
+    let (crt, key) = (dir.join("tls.crt"), dir.join("tls.key"));
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=example.com", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+
+    for v in KUBECTL_VERSIONS {
+        let tag = v.replace('.', "-");
+        let ns = format!("gen-{tag}");
+        let n = ns.as_str();
+        s.ok(v, &["create", "namespace", n]);
+        let namespace = get(&s, v, "default", &format!("namespace/{n}"));
+        assert_eq!(namespace["spec"], json!({"finalizers": ["kubernetes"]}), "{v}");
+        assert_eq!(namespace["status"], json!({"phase": "Active"}), "{v}");
+        assert_eq!(
+            namespace["metadata"]["labels"],
+            json!({"kubernetes.io/metadata.name": n}),
+            "{v}"
+        );
+
+        // deployment
+        s.ok(v, &["create", "deployment", "web", "-n", n, "--image=nginx:1.25", "--replicas=2", "--port=80"]);
+        let d = get(&s, v, n, "deployment/web");
+        assert_eq!(d["metadata"]["labels"], json!({"app": "web"}), "{v}");
+        assert_eq!(
+            d["spec"],
+            json!({
+                "progressDeadlineSeconds": 600,
+                "replicas": 2,
+                "revisionHistoryLimit": 10,
+                "selector": {"matchLabels": {"app": "web"}},
+                "strategy": {"type": "RollingUpdate",
+                    "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+                "template": {
+                    "metadata": {"labels": {"app": "web"}},
+                    "spec": pod_spec(json!([container(json!({"name": "nginx", "image": "nginx:1.25",
+                        "ports": [{"containerPort": 80, "protocol": "TCP"}]}))]), "Always"),
+                },
+            }),
+            "{v}"
+        );
+
+        // configmaps
+        let f = format!("--from-file=props={}", p(&file));
+        s.ok(v, &["create", "configmap", "cm", "-n", n, "--from-literal=a=1", "--from-literal=b=two", &f]);
+        let cm = get(&s, v, n, "configmap/cm");
+        assert_eq!(
+            cm["data"],
+            json!({"a": "1", "b": "two", "props": "color=blue\nsize=2\n"}),
+            "{v}"
+        );
+        let f = format!("--from-file={}", p(&file));
+        s.ok(v, &["create", "configmap", "cm-file", "-n", n, &f]);
+        assert_eq!(
+            get(&s, v, n, "configmap/cm-file")["data"],
+            json!({"app.properties": "color=blue\nsize=2\n"}),
+            "{v}"
+        );
+        let f = format!("--from-env-file={}", p(&env));
+        s.ok(v, &["create", "configmap", "cm-env", "-n", n, &f]);
+        assert_eq!(
+            get(&s, v, n, "configmap/cm-env")["data"],
+            json!({"MODE": "fast", "LEVEL": "3"}),
+            "{v}"
+        );
+
+        // secrets
+        s.ok(v, &["create", "secret", "generic", "gen", "-n", n, "--from-literal=user=admin"]);
+        let sec = get(&s, v, n, "secret/gen");
+        assert_eq!(sec["type"], "Opaque", "{v}");
+        assert_eq!(sec["data"], json!({"user": "YWRtaW4="}), "{v}");
+        let (c, k) = (format!("--cert={}", p(&crt)), format!("--key={}", p(&key)));
+        s.ok(v, &["create", "secret", "tls", "tls", "-n", n, &c, &k]);
+        let sec = get(&s, v, n, "secret/tls");
+        assert_eq!(sec["type"], "kubernetes.io/tls", "{v}");
+        assert_eq!(
+            sec["data"],
+            json!({"tls.crt": b64(&std::fs::read(&crt).unwrap()),
+                "tls.key": b64(&std::fs::read(&key).unwrap())}),
+            "{v}"
+        );
+        s.ok(v, &["create", "secret", "docker-registry", "reg", "-n", n,
+            "--docker-server=reg.example.com", "--docker-username=u",
+            "--docker-password=p", "--docker-email=u@example.com"]);
+        let sec = get(&s, v, n, "secret/reg");
+        assert_eq!(sec["type"], "kubernetes.io/dockerconfigjson", "{v}");
+        let raw = sec["data"][".dockerconfigjson"].as_str().unwrap();
+        use base64::Engine;
+        let cfg: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::STANDARD.decode(raw).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            cfg,
+            json!({"auths": {"reg.example.com": {"username": "u", "password": "p",
+                "email": "u@example.com", "auth": b64(b"u:p")}}}),
+            "{v}"
+        );
+
+        // cronjob, and a job made from it
+        s.ok(v, &["create", "cronjob", "tick", "-n", n, "--image=busybox:1.36", "--schedule=*/5 * * * *", "--", "date"]);
+        let cj = get(&s, v, n, "cronjob/tick");
+        assert_eq!(
+            cj["spec"],
+            json!({
+                "concurrencyPolicy": "Allow",
+                "failedJobsHistoryLimit": 1,
+                "jobTemplate": {"metadata": {"name": "tick"}, "spec": {"template": {
+                    "metadata": {},
+                    "spec": pod_spec(json!([container(json!({"name": "tick", "image": "busybox:1.36",
+                        "command": ["date"]}))]), "OnFailure")}}},
+                "schedule": "*/5 * * * *",
+                "successfulJobsHistoryLimit": 3,
+                "suspend": false,
+            }),
+            "{v}"
+        );
+        s.ok(v, &["create", "job", "manual", "-n", n, "--from=cronjob/tick"]);
+        let job = get(&s, v, n, "job/manual");
+        assert_eq!(
+            job["metadata"]["annotations"]["cronjob.kubernetes.io/instantiate"],
+            "manual",
+            "{v}"
+        );
+        let owner = &job["metadata"]["ownerReferences"][0];
+        assert_eq!(
+            (&owner["apiVersion"], &owner["kind"], &owner["name"], &owner["uid"]),
+            (&json!("batch/v1"), &json!("CronJob"), &json!("tick"), &cj["metadata"]["uid"]),
+            "{v}"
+        );
+        assert_eq!(
+            job["spec"]["template"]["spec"]["containers"][0]["command"],
+            json!(["date"]),
+            "{v}"
+        );
+
+        // job
+        s.ok(v, &["create", "job", "once", "-n", n, "--image=busybox:1.36", "--", "echo", "hi"]);
+        let mut job = get(&s, v, n, "job/once");
+        let uid = job["metadata"]["uid"].as_str().unwrap().to_owned();
+        let labels = json!({"batch.kubernetes.io/controller-uid": uid,
+            "batch.kubernetes.io/job-name": "once", "controller-uid": uid, "job-name": "once"});
+        assert_eq!(take(&mut job, "/spec/template/metadata/labels"), labels, "{v}");
+        assert_eq!(
+            job["spec"],
+            json!({
+                "backoffLimit": 6,
+                "completionMode": "NonIndexed",
+                "completions": 1,
+                "manualSelector": false,
+                "parallelism": 1,
+                "podReplacementPolicy": "TerminatingOrFailed",
+                "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}},
+                "suspend": false,
+                "template": {"metadata": {}, "spec": pod_spec(json!([container(json!({
+                    "name": "once", "image": "busybox:1.36", "command": ["echo", "hi"]}))]), "Never")},
+            }),
+            "{v}"
+        );
+
+        // services
+        s.ok(v, &["create", "service", "clusterip", "cip", "-n", n, "--tcp=80:8080"]);
+        let mut svc = get(&s, v, n, "service/cip");
+        let ip = take(&mut svc, "/spec/clusterIP");
+        assert!(ip.as_str().unwrap().parse::<std::net::Ipv4Addr>().is_ok(), "{v}: {ip}");
+        assert_eq!(take(&mut svc, "/spec/clusterIPs"), json!([ip]), "{v}");
+        assert_eq!(svc["metadata"]["labels"], json!({"app": "cip"}), "{v}");
+        assert_eq!(
+            svc["spec"],
+            json!({
+                "internalTrafficPolicy": "Cluster",
+                "ipFamilies": ["IPv4"],
+                "ipFamilyPolicy": "SingleStack",
+                "ports": [{"name": "80-8080", "port": 80, "protocol": "TCP", "targetPort": 8080}],
+                "selector": {"app": "cip"},
+                "sessionAffinity": "None",
+                "type": "ClusterIP",
+            }),
+            "{v}"
+        );
+        assert_eq!(svc["status"], json!({"loadBalancer": {}}), "{v}");
+
+        s.ok(v, &["create", "service", "nodeport", "np", "-n", n, "--tcp=80:8080"]);
+        let svc = get(&s, v, n, "service/np");
+        assert_eq!(svc["spec"]["type"], "NodePort", "{v}");
+        assert_eq!(svc["spec"]["externalTrafficPolicy"], "Cluster", "{v}");
+        let port = svc["spec"]["ports"][0]["nodePort"].as_i64().unwrap_or(0);
+        assert!((30000..=32767).contains(&port), "{v}: {svc}");
+
+        s.ok(v, &["create", "service", "loadbalancer", "lb", "-n", n, "--tcp=443:8443"]);
+        let svc = get(&s, v, n, "service/lb");
+        assert_eq!(svc["spec"]["type"], "LoadBalancer", "{v}");
+        assert_eq!(svc["spec"]["allocateLoadBalancerNodePorts"], true, "{v}");
+        assert_eq!(svc["spec"]["externalTrafficPolicy"], "Cluster", "{v}");
+        assert!(svc["spec"]["ports"][0]["nodePort"].is_i64(), "{v}: {svc}");
+
+        s.ok(v, &["create", "service", "externalname", "ext", "-n", n, "--external-name=db.example.com"]);
+        let svc = get(&s, v, n, "service/ext");
+        assert_eq!(
+            svc["spec"],
+            json!({"externalName": "db.example.com", "selector": {"app": "ext"},
+                "sessionAffinity": "None", "type": "ExternalName"}),
+            "{v}"
+        );
+
+        // service account
+        s.ok(v, &["create", "serviceaccount", "robot", "-n", n]);
+        let sa = get(&s, v, n, "serviceaccount/robot");
+        assert_eq!(sa["metadata"]["name"], "robot", "{v}");
+        assert!(sa.get("secrets").is_none(), "{v}: {sa}");
+
+        // RBAC
+        s.ok(v, &["create", "role", "reader", "-n", n, "--verb=get,list", "--resource=pods"]);
+        assert_eq!(
+            get(&s, v, n, "role/reader")["rules"],
+            json!([{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]),
+            "{v}"
+        );
+        let cr = format!("deploy-reader-{tag}");
+        s.ok(v, &["create", "clusterrole", &cr, "--verb=get", "--resource=deployments.apps"]);
+        assert_eq!(
+            get(&s, v, n, &format!("clusterrole/{cr}"))["rules"],
+            json!([{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]}]),
+            "{v}"
+        );
+        s.ok(v, &["create", "rolebinding", "rb", "-n", n, "--clusterrole=view", "--user=alice"]);
+        let rb = get(&s, v, n, "rolebinding/rb");
+        assert_eq!(
+            (&rb["roleRef"], &rb["subjects"]),
+            (
+                &json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"}),
+                &json!([{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}])
+            ),
+            "{v}"
+        );
+        let crb = format!("crb-{tag}");
+        let sa_ref = format!("--serviceaccount={n}:robot");
+        s.ok(v, &["create", "clusterrolebinding", &crb, "--clusterrole=view", "--group=devs", &sa_ref]);
+        let crb = get(&s, v, n, &format!("clusterrolebinding/{crb}"));
+        assert_eq!(
+            crb["subjects"],
+            json!([{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "devs"},
+                {"kind": "ServiceAccount", "name": "robot", "namespace": n}]),
+            "{v}"
+        );
+
+        // quota, priority class, PDB, ingress
+        s.ok(v, &["create", "quota", "q", "-n", n, "--hard=pods=2,requests.cpu=1"]);
+        assert_eq!(
+            get(&s, v, n, "resourcequota/q")["spec"],
+            json!({"hard": {"pods": "2", "requests.cpu": "1"}}),
+            "{v}"
+        );
+        let pc = format!("high-{tag}");
+        s.ok(v, &["create", "priorityclass", &pc, "--value=1000", "--description=important"]);
+        let pc = get(&s, v, n, &format!("priorityclass/{pc}"));
+        assert_eq!(
+            (&pc["value"], &pc["description"], &pc["globalDefault"], &pc["preemptionPolicy"]),
+            // globalDefault is `omitempty`: false is not written.
+            (&json!(1000), &json!("important"), &Value::Null, &json!("PreemptLowerPriority")),
+            "{v}"
+        );
+        s.ok(v, &["create", "poddisruptionbudget", "pdb", "-n", n, "--selector=app=web", "--min-available=1"]);
+        assert_eq!(
+            get(&s, v, n, "pdb/pdb")["spec"],
+            json!({"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}),
+            "{v}"
+        );
+        s.ok(v, &["create", "ingress", "ing", "-n", n, "--rule=foo.com/bar=svc1:8080", "--rule=foo.com/static*=svc2:http"]);
+        assert_eq!(
+            get(&s, v, n, "ingress/ing")["spec"],
+            json!({"rules": [{"host": "foo.com", "http": {"paths": [
+                {"backend": {"service": {"name": "svc1", "port": {"number": 8080}}},
+                    "path": "/bar", "pathType": "Exact"},
+                {"backend": {"service": {"name": "svc2", "port": {"name": "http"}}},
+                    "path": "/static", "pathType": "Prefix"}]}}]}),
+            "{v}"
+        );
+    }
+}

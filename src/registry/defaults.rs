@@ -79,6 +79,37 @@ pub(crate) fn pod_template_paths(def: &ResourceDef) -> Option<&'static [&'static
     }
 }
 
+/// What upstream's create strategies fill in once an object has its uid:
+/// a Job without `manualSelector: true` selects its pods by the Job's uid,
+/// and its template carries the uid and job-name labels, in both the
+/// current and the legacy spellings.
+pub(crate) fn prepare_for_create(def: &ResourceDef, obj: &mut Value) {
+    if (def.group, def.kind) != ("batch", "Job") {
+        return;
+    }
+    let uid = obj.pointer("/metadata/uid").cloned().unwrap_or_default();
+    let name = obj.pointer("/metadata/name").cloned().unwrap_or_default();
+    let Some(root) = obj.as_object_mut() else {
+        return;
+    };
+    let spec = spec(root);
+    if spec.get("manualSelector") == Some(&json!(true)) {
+        return;
+    }
+    let template = obj_mut(spec, "template");
+    let labels = obj_mut(obj_mut(template, "metadata"), "labels");
+    for (key, value) in [
+        ("job-name", &name),
+        ("batch.kubernetes.io/job-name", &name),
+        ("controller-uid", &uid),
+        ("batch.kubernetes.io/controller-uid", &uid),
+    ] {
+        default_val(labels, key, value.clone());
+    }
+    let select = obj_mut(obj_mut(spec, "selector"), "matchLabels");
+    default_val(select, "batch.kubernetes.io/controller-uid", uid);
+}
+
 fn is_unset(v: Option<&Value>) -> bool {
     matches!(v, None | Some(Value::Null))
 }
@@ -267,6 +298,7 @@ fn job(root: &mut Map<String, Value>) {
         "Failed"
     };
     default_val(spec, "podReplacementPolicy", json!(replacement));
+    default_val(spec, "manualSelector", json!(false));
     if let Some(pfp) = spec
         .get_mut("podFailurePolicy")
         .and_then(Value::as_object_mut)
@@ -329,6 +361,8 @@ fn hpa(version: &str, root: &mut Map<String, Value>) {
 }
 
 fn service(root: &mut Map<String, Value>) {
+    // Go encodes the non-pointer LoadBalancerStatus of every Service.
+    default_val(obj_mut(root, "status"), "loadBalancer", json!({}));
     let spec = spec(root);
     default_str(spec, "sessionAffinity", "None");
     if spec.get("sessionAffinity").and_then(Value::as_str) == Some("ClientIP") {

@@ -14,6 +14,7 @@ pub(crate) mod patch;
 pub(crate) mod resources;
 mod review;
 pub(crate) mod selectors;
+mod service_alloc;
 pub(crate) mod typed;
 pub(crate) mod validation;
 mod write;

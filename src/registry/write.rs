@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::error::{ApiError, Result};
 use super::meta::{self, meta_mut};
 use super::patch::{self, PatchKind, Strategic};
+use super::service_alloc;
 use super::resources::{ResourceDef, Subresource};
 use super::typed::{self, DecodeError};
 use super::validation::{self, ErrorType, FieldError};
@@ -311,6 +312,8 @@ impl Registry {
                 &opts.manager(),
             );
         }
+        super::defaults::prepare_for_create(def, &mut obj);
+        let _allocating = self.allocate(def, &name, &mut obj, None).await?;
         validate(def, &obj, None)?;
         if opts.dry_run {
             return Ok(Outcome {
@@ -515,6 +518,7 @@ impl Registry {
                 &opts.manager(),
             );
         }
+        let _allocating = self.allocate(def, name, &mut new, Some(current)).await?;
         validate(def, &new, Some(current))?;
         let k = key(def, ns, name);
         if meta::is_deleting(&new) && meta::finalizers(&new).is_empty() {
@@ -645,6 +649,30 @@ impl Registry {
                 other => return other,
             }
         }
+    }
+
+    /// Assigns a Service's cluster IP and node ports; the guard returned
+    /// must be held until the write is committed.
+    async fn allocate(
+        &self,
+        def: &ResourceDef,
+        name: &str,
+        obj: &mut Value,
+        old: Option<&Value>,
+    ) -> Result<Option<tokio::sync::MutexGuard<'static, ()>>> {
+        if (def.group, def.kind) != ("", "Service") {
+            return Ok(None);
+        }
+        let guard = service_alloc::LOCK.lock().await;
+        let services = self
+            .store
+            .list(&super::prefix(def, None), None, None, 0, &|_| true)
+            .map(|page| page.items)
+            .unwrap_or_default();
+        let uid = obj.pointer("/metadata/uid").and_then(Value::as_str);
+        let used = service_alloc::InUse::of(&services, uid);
+        service_alloc::assign(obj, old, &used).map_err(|errs| ApiError::invalid(def, name, &errs))?;
+        Ok(Some(guard))
     }
 
     pub(crate) fn get_scale(
