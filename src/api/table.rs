@@ -10,6 +10,8 @@ use super::query::Query;
 use crate::registry::ListResult;
 use crate::registry::resources::ResourceDef;
 
+mod kinds;
+
 struct Column {
     name: &'static str,
     kind: &'static str,
@@ -45,53 +47,10 @@ const AGE: Column = col(
 );
 
 fn columns(def: &ResourceDef) -> Vec<Column> {
+    if let Some(cols) = kinds::columns(def) {
+        return cols;
+    }
     match (def.group, def.kind) {
-        ("", "Pod") => vec![
-            NAME,
-            col(
-                "Ready",
-                "string",
-                0,
-                "The aggregate readiness state of this pod for accepting traffic.",
-            ),
-            col(
-                "Status",
-                "string",
-                0,
-                "The aggregate status of the containers in this pod.",
-            ),
-            col(
-                "Restarts",
-                "string",
-                0,
-                "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
-            ),
-            AGE,
-            col(
-                "IP",
-                "string",
-                1,
-                "IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.",
-            ),
-            col(
-                "Node",
-                "string",
-                1,
-                "NodeName is a request to schedule this pod onto a specific node.",
-            ),
-            col(
-                "Nominated Node",
-                "string",
-                1,
-                "nominatedNodeName is set when this pod preempts other pods on the node.",
-            ),
-            col(
-                "Readiness Gates",
-                "string",
-                1,
-                "If specified, all readiness gates will be evaluated for pod readiness.",
-            ),
-        ],
         ("", "Namespace") => vec![
             NAME,
             col("Status", "string", 0, "The status of the namespace"),
@@ -132,45 +91,6 @@ fn columns(def: &ResourceDef) -> Vec<Column> {
             ),
             AGE,
         ],
-        ("", "Node") => vec![
-            NAME,
-            col("Status", "string", 0, "The status of the node"),
-            col("Roles", "string", 0, "The roles of the node"),
-            AGE,
-            col(
-                "Version",
-                "string",
-                0,
-                "Kubelet Version reported by the node.",
-            ),
-        ],
-        ("", "Event") | ("events.k8s.io", "Event") => vec![
-            col(
-                "Last Seen",
-                "string",
-                0,
-                "Time when this Event was last seen",
-            ),
-            col(
-                "Type",
-                "string",
-                0,
-                "Type of this event (Normal, Warning), new types could be added in the future.",
-            ),
-            col(
-                "Reason",
-                "string",
-                0,
-                "This should be a short, machine understandable string that gives the reason for this event being generated.",
-            ),
-            col("Object", "string", 0, "The object this Event is about."),
-            col(
-                "Message",
-                "string",
-                0,
-                "A human-readable description of the status of this operation.",
-            ),
-        ],
         ("apps", "Deployment") => vec![
             NAME,
             col("Ready", "string", 0, "Number of the pod with ready state"),
@@ -200,109 +120,6 @@ fn columns(def: &ResourceDef) -> Vec<Column> {
                 "Images referenced by each container in the template.",
             ),
             col("Selector", "string", 1, "Label selector for pods."),
-        ],
-        ("apps", "ReplicaSet") => vec![
-            NAME,
-            col("Desired", "integer", 0, "Number of desired pods."),
-            col("Current", "integer", 0, "Number of actual replicas."),
-            col(
-                "Ready",
-                "integer",
-                0,
-                "The number of ready replicas for this replica set.",
-            ),
-            AGE,
-        ],
-        ("apps", "StatefulSet") => vec![
-            NAME,
-            col("Ready", "string", 0, "Number of the pod with ready state"),
-            AGE,
-        ],
-        ("apps", "DaemonSet") => vec![
-            NAME,
-            col(
-                "Desired",
-                "integer",
-                0,
-                "The total number of nodes that should be running the daemon pod.",
-            ),
-            col(
-                "Current",
-                "integer",
-                0,
-                "The number of nodes that are running at least 1 daemon pod.",
-            ),
-            col(
-                "Ready",
-                "integer",
-                0,
-                "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready.",
-            ),
-            col(
-                "Up-to-date",
-                "integer",
-                0,
-                "The total number of nodes that are running updated daemon pod",
-            ),
-            col(
-                "Available",
-                "integer",
-                0,
-                "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available.",
-            ),
-            col(
-                "Node Selector",
-                "string",
-                0,
-                "NodeSelector is a selector which must be true for the pod to fit on a node.",
-            ),
-            AGE,
-        ],
-        ("batch", "Job") => vec![
-            NAME,
-            col("Status", "string", 0, "Status of the job."),
-            col(
-                "Completions",
-                "string",
-                0,
-                "The desired number of successfully finished pods the job should be run with.",
-            ),
-            col(
-                "Duration",
-                "string",
-                0,
-                "Time required to complete the job.",
-            ),
-            AGE,
-        ],
-        ("batch", "CronJob") => vec![
-            NAME,
-            col("Schedule", "string", 0, "The schedule in Cron format."),
-            col(
-                "Timezone",
-                "string",
-                0,
-                "The time zone name for the given schedule.",
-            ),
-            col(
-                "Suspend",
-                "boolean",
-                0,
-                "This flag tells the controller to suspend subsequent executions.",
-            ),
-            col(
-                "Active",
-                "integer",
-                0,
-                "A list of pointers to currently running jobs.",
-            ),
-            col(
-                "Last Schedule",
-                "string",
-                0,
-                "Information when was the last time the job was successfully scheduled.",
-            ),
-            AGE,
         ],
         ("coordination.k8s.io", "Lease") => vec![
             NAME,
@@ -387,69 +204,15 @@ fn or_none(v: String) -> String {
     if v.is_empty() { "<none>".into() } else { v }
 }
 
-fn pod_status(obj: &Value) -> String {
-    if obj.pointer("/metadata/deletionTimestamp").is_some() {
-        return "Terminating".into();
-    }
-    let statuses = obj
-        .pointer("/status/containerStatuses")
-        .and_then(Value::as_array);
-    for cs in statuses.into_iter().flatten() {
-        if let Some(reason) = cs.pointer("/state/waiting/reason").and_then(Value::as_str) {
-            return reason.into();
-        }
-        if let Some(reason) = cs
-            .pointer("/state/terminated/reason")
-            .and_then(Value::as_str)
-        {
-            return reason.into();
-        }
-    }
-    let reason = s(obj, "/status/reason");
-    if !reason.is_empty() {
-        return reason.into();
-    }
-    let phase = s(obj, "/status/phase");
-    if phase.is_empty() {
-        "Pending".into()
-    } else {
-        phase.into()
-    }
-}
-
 fn cells(def: &ResourceDef, obj: &Value) -> Vec<Value> {
     let name = json!(s(obj, "/metadata/name"));
     let created = age(obj
         .pointer("/metadata/creationTimestamp")
         .and_then(Value::as_str));
+    if let Some(cells) = kinds::cells(def, obj, name.clone(), json!(created)) {
+        return cells;
+    }
     match (def.group, def.kind) {
-        ("", "Pod") => {
-            let total = len(obj, "/spec/containers");
-            let statuses = obj
-                .pointer("/status/containerStatuses")
-                .and_then(Value::as_array);
-            let ready = statuses
-                .into_iter()
-                .flatten()
-                .filter(|c| c.get("ready") == Some(&json!(true)))
-                .count();
-            let restarts: i64 = statuses
-                .into_iter()
-                .flatten()
-                .map(|c| n(c, "/restartCount"))
-                .sum();
-            vec![
-                name,
-                json!(format!("{ready}/{total}")),
-                json!(pod_status(obj)),
-                json!(restarts.to_string()),
-                json!(created),
-                json!(or_none(s(obj, "/status/podIP").into())),
-                json!(or_none(s(obj, "/spec/nodeName").into())),
-                json!(or_none(s(obj, "/status/nominatedNodeName").into())),
-                json!("<none>"),
-            ]
-        }
         ("", "Namespace") => vec![name, json!(s(obj, "/status/phase")), json!(created)],
         ("", "ConfigMap") => vec![
             name,
@@ -481,13 +244,6 @@ fn cells(def: &ResourceDef, obj: &Value) -> Vec<Value> {
                     )
                 })
                 .collect();
-            let external: Vec<&str> = obj
-                .pointer("/status/loadBalancer/ingress")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|i| i.get("ip").and_then(Value::as_str))
-                .collect();
             let selector: Vec<String> = obj
                 .pointer("/spec/selector")
                 .and_then(Value::as_object)
@@ -496,13 +252,7 @@ fn cells(def: &ResourceDef, obj: &Value) -> Vec<Value> {
                 .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
                 .collect();
             let ty = s(obj, "/spec/type");
-            let external = if !external.is_empty() {
-                external.join(",")
-            } else if ty == "LoadBalancer" {
-                "<pending>".into()
-            } else {
-                "<none>".into()
-            };
+            let external = kinds::service_external_ip(obj);
             vec![
                 name,
                 json!(ty),
@@ -514,68 +264,6 @@ fn cells(def: &ResourceDef, obj: &Value) -> Vec<Value> {
             ]
         }
         ("", "ServiceAccount") => vec![name, json!(len(obj, "/secrets")), json!(created)],
-        ("", "Node") => {
-            let ready = obj
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .find(|c| c.get("type") == Some(&json!("Ready")))
-                .map(|c| {
-                    if c.get("status") == Some(&json!("True")) {
-                        "Ready"
-                    } else {
-                        "NotReady"
-                    }
-                })
-                .unwrap_or("Unknown");
-            let roles: Vec<&str> = obj
-                .pointer("/metadata/labels")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flatten()
-                .filter_map(|(k, _)| k.strip_prefix("node-role.kubernetes.io/"))
-                .collect();
-            vec![
-                name,
-                json!(ready),
-                json!(or_none(roles.join(","))),
-                json!(created),
-                json!(s(obj, "/status/nodeInfo/kubeletVersion")),
-            ]
-        }
-        ("", "Event") | ("events.k8s.io", "Event") => {
-            let last = [
-                "/lastTimestamp",
-                "/deprecatedLastTimestamp",
-                "/eventTime",
-                "/metadata/creationTimestamp",
-            ]
-            .iter()
-            .find_map(|p| obj.pointer(p).and_then(Value::as_str));
-            let regarding = obj
-                .get("involvedObject")
-                .or_else(|| obj.get("regarding"))
-                .cloned()
-                .unwrap_or(Value::Null);
-            let object = format!(
-                "{}/{}",
-                s(&regarding, "/kind").to_lowercase(),
-                s(&regarding, "/name")
-            );
-            let message = obj
-                .get("message")
-                .or_else(|| obj.get("note"))
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            vec![
-                json!(age(last)),
-                json!(s(obj, "/type")),
-                json!(s(obj, "/reason")),
-                json!(object),
-                json!(message),
-            ]
-        }
         ("apps", "Deployment") => {
             let containers = obj
                 .pointer("/spec/template/spec/containers")
@@ -612,87 +300,6 @@ fn cells(def: &ResourceDef, obj: &Value) -> Vec<Value> {
                 json!(selector.join(",")),
             ]
         }
-        ("apps", "ReplicaSet") => vec![
-            name,
-            json!(n(obj, "/spec/replicas")),
-            json!(n(obj, "/status/replicas")),
-            json!(n(obj, "/status/readyReplicas")),
-            json!(created),
-        ],
-        ("apps", "StatefulSet") => vec![
-            name,
-            json!(format!(
-                "{}/{}",
-                n(obj, "/status/readyReplicas"),
-                n(obj, "/spec/replicas")
-            )),
-            json!(created),
-        ],
-        ("apps", "DaemonSet") => {
-            let selector: Vec<String> = obj
-                .pointer("/spec/template/spec/nodeSelector")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                .collect();
-            vec![
-                name,
-                json!(n(obj, "/status/desiredNumberScheduled")),
-                json!(n(obj, "/status/currentNumberScheduled")),
-                json!(n(obj, "/status/numberReady")),
-                json!(n(obj, "/status/updatedNumberScheduled")),
-                json!(n(obj, "/status/numberAvailable")),
-                json!(or_none(selector.join(","))),
-                json!(created),
-            ]
-        }
-        ("batch", "Job") => {
-            let done = obj
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .find(|c| c.get("status") == Some(&json!("True")))
-                .and_then(|c| c.get("type").and_then(Value::as_str))
-                .unwrap_or("Running");
-            let status = if done == "Complete" {
-                "Complete"
-            } else if done == "Failed" {
-                "Failed"
-            } else {
-                "Running"
-            };
-            let completions = obj
-                .pointer("/spec/completions")
-                .and_then(Value::as_i64)
-                .unwrap_or(1);
-            vec![
-                name,
-                json!(status),
-                json!(format!("{}/{completions}", n(obj, "/status/succeeded"))),
-                json!(""),
-                json!(created),
-            ]
-        }
-        ("batch", "CronJob") => vec![
-            name,
-            json!(s(obj, "/spec/schedule")),
-            json!(or_none(s(obj, "/spec/timeZone").into())),
-            json!(
-                obj.pointer("/spec/suspend")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false)
-            ),
-            json!(len(obj, "/status/active")),
-            json!(
-                obj.pointer("/status/lastScheduleTime")
-                    .and_then(Value::as_str)
-                    .map(|t| age(Some(t)))
-                    .unwrap_or("<none>".into())
-            ),
-            json!(created),
-        ],
         ("coordination.k8s.io", "Lease") => {
             vec![name, json!(s(obj, "/spec/holderIdentity")), json!(created)]
         }
