@@ -654,3 +654,138 @@ fn create_generators_make_what_upstream_makes() {
         );
     }
 }
+
+/// Reads kubectl's column output: headers and, per row, the text under
+/// each header (columns start where their header starts).
+fn table(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    let mut starts = Vec::new();
+    let mut names = Vec::new();
+    let bytes = header.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b' ' && (i == 0 || header[..i].ends_with("  ")) {
+            let end = header[i..].find("  ").map_or(header.len(), |e| i + e);
+            starts.push(i);
+            names.push(header[i..end].trim().to_owned());
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    let rows = lines
+        .map(|line| {
+            starts
+                .iter()
+                .enumerate()
+                .map(|(k, &st)| {
+                    let end = starts.get(k + 1).copied().unwrap_or(line.len()).min(line.len());
+                    line.get(st.min(line.len())..end).unwrap_or("").trim().to_owned()
+                })
+                .collect()
+        })
+        .collect();
+    (names, rows)
+}
+
+fn row_of<'a>(rows: &'a [Vec<String>], name: &str) -> &'a [String] {
+    rows.iter()
+        .find(|r| r[0] == name)
+        .unwrap_or_else(|| panic!("no row {name} in {rows:?}"))
+}
+
+#[test]
+fn get_prints_upstream_columns() {
+    let s = Server::start();
+    let pod = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "a", "image": "nginx:1.25"}, {"name": "b", "image": "redis:7"}]}}"#;
+    for v in KUBECTL_VERSIONS {
+        let ns = format!("get-{}", v.replace('.', "-"));
+        let n = ns.as_str();
+        s.ok(v, &["create", "namespace", n]);
+        s.ok(v, &["create", "deployment", "web", "-n", n, "--image=nginx:1.25", "--replicas=2"]);
+        s.ok(v, &["create", "service", "clusterip", "cip", "-n", n, "--tcp=80:8080"]);
+        s.ok(v, &["create", "service", "loadbalancer", "lb", "-n", n, "--tcp=443:8443"]);
+        s.ok(v, &["create", "service", "externalname", "ext", "-n", n, "--external-name=db.example.com"]);
+        s.ok(v, &["create", "configmap", "cm", "-n", n, "--from-literal=a=1", "--from-literal=b=2"]);
+        s.ok(v, &["create", "secret", "generic", "sec", "-n", n, "--from-literal=a=1"]);
+        s.ok(v, &["create", "job", "once", "-n", n, "--image=busybox:1.36"]);
+        s.ok(v, &["create", "cronjob", "tick", "-n", n, "--image=busybox:1.36", "--schedule=*/5 * * * *"]);
+        s.ok(v, &["create", "role", "reader", "-n", n, "--verb=get", "--resource=pods"]);
+        s.ok(v, &["create", "rolebinding", "rb", "-n", n, "--role=reader", "--user=alice", &format!("--serviceaccount={n}:robot")]);
+        s.ok(v, &["create", "poddisruptionbudget", "pdb", "-n", n, "--selector=app=web", "--max-unavailable=1"]);
+        s.ok(v, &["create", "quota", "q", "-n", n, "--hard=pods=2"]);
+        s.kubectl_stdin(v, &["apply", "-n", n, "-f", "-"], pod);
+
+        let get = |kind: &str, wide: bool| {
+            let mut args = vec!["get", kind, "-n", n];
+            if wide {
+                args.extend(["-o", "wide"]);
+            }
+            table(&s.ok(v, &args))
+        };
+
+        let (h, rows) = get("pods", true);
+        assert_eq!(h, ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED NODE", "READINESS GATES"], "{v}");
+        assert_eq!(row_of(&rows, "p")[1..4], ["0/2", "Pending", "0"], "{v}");
+        assert_eq!(row_of(&rows, "p")[5..], ["<none>", "<none>", "<none>", "<none>"], "{v}");
+
+        let (h, rows) = get("deployments", true);
+        assert_eq!(h, ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"], "{v}");
+        let r = row_of(&rows, "web");
+        assert_eq!((&r[1], &r[2], &r[3]), (&"0/2".to_owned(), &"0".to_owned(), &"0".to_owned()), "{v}");
+        assert_eq!(r[5..], ["nginx", "nginx:1.25", "app=web"], "{v}");
+        assert!(r[4].ends_with('s'), "{v}: age {}", r[4]);
+        let (h, _) = get("deployments", false);
+        assert_eq!(h, ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"], "{v}");
+
+        let (h, rows) = get("services", true);
+        assert_eq!(h, ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE", "SELECTOR"], "{v}");
+        let cip = row_of(&rows, "cip");
+        assert_eq!(cip[1], "ClusterIP", "{v}");
+        assert!(cip[2].starts_with("10.43."), "{v}: {cip:?}");
+        assert_eq!((&cip[3], &cip[4], &cip[6]), (&"<none>".to_owned(), &"80/TCP".to_owned(), &"app=cip".to_owned()), "{v}");
+        let lb = row_of(&rows, "lb");
+        assert_eq!(lb[3], "<pending>", "{v}");
+        assert!(lb[4].starts_with("443:3") && lb[4].ends_with("/TCP"), "{v}: {lb:?}");
+        let ext = row_of(&rows, "ext");
+        assert_eq!(ext[1..5], ["ExternalName", "<none>", "db.example.com", "<none>"], "{v}");
+
+        let (h, rows) = get("configmaps", false);
+        assert_eq!(h, ["NAME", "DATA", "AGE"], "{v}");
+        assert_eq!(row_of(&rows, "cm")[1], "2", "{v}");
+        let (h, rows) = get("secrets", false);
+        assert_eq!(h, ["NAME", "TYPE", "DATA", "AGE"], "{v}");
+        assert_eq!(row_of(&rows, "sec")[1..3], ["Opaque", "1"], "{v}");
+
+        let (h, rows) = get("jobs", true);
+        assert_eq!(h, ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"], "{v}");
+        let job = row_of(&rows, "once");
+        assert_eq!(job[1..4], ["Running", "0/1", ""], "{v}");
+        assert_eq!(job[5..7], ["once", "busybox:1.36"], "{v}");
+        assert!(job[7].starts_with("batch.kubernetes.io/controller-uid="), "{v}: {job:?}");
+
+        let (h, rows) = get("cronjobs", false);
+        assert_eq!(h, ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE", "AGE"], "{v}");
+        assert_eq!(row_of(&rows, "tick")[1..6], ["*/5 * * * *", "<none>", "False", "0", "<none>"], "{v}");
+
+        let (h, rows) = get("roles", false);
+        assert_eq!(h, ["NAME", "CREATED AT"], "{v}");
+        assert!(row_of(&rows, "reader")[1].ends_with('Z'), "{v}");
+        let (h, rows) = get("rolebindings", true);
+        assert_eq!(h, ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"], "{v}");
+        let rb = row_of(&rows, "rb");
+        assert_eq!((&rb[1], &rb[3], &rb[5]), (&"Role/reader".to_owned(), &"alice".to_owned(), &format!("{n}/robot")), "{v}");
+
+        let (h, rows) = get("pdb", false);
+        assert_eq!(h, ["NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"], "{v}");
+        assert_eq!(row_of(&rows, "pdb")[1..4], ["N/A", "1", "0"], "{v}");
+        let (h, _) = get("resourcequotas", false);
+        assert_eq!(h, ["NAME", "REQUEST", "LIMIT", "AGE"], "{v}");
+
+        let (h, rows) = table(&s.ok(v, &["get", "namespaces"]));
+        assert_eq!(h, ["NAME", "STATUS", "AGE"], "{v}");
+        assert_eq!(row_of(&rows, n)[1], "Active", "{v}");
+    }
+}

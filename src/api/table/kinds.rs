@@ -1,5 +1,6 @@
 //! Columns and cells of `kubectl get` for each built-in kind, as upstream's
-//! printers define them. The server fills every column, wide ones
+//! printers define them; kinds upstream serves with its default converter
+//! (roles, limit ranges, CRDs) print name and RFC 3339 creation time. The server fills every column, wide ones
 //! (priority 1) included; kubectl shows those with `-o wide`.
 
 use std::collections::BTreeSet;
@@ -74,7 +75,7 @@ pub(super) fn columns(def: &ResourceDef) -> Option<Vec<Column>> {
         ("apps", "ControllerRevision") => vec![
             NAME,
             c("Controller", "string", "Controller of the object"),
-            c("Revision", "integer", "Revision indicates the revision of the state represented by Data."),
+            c("Revision", "string", "Revision indicates the revision of the state represented by Data."),
             AGE,
         ],
         ("batch", "Job") => vec![
@@ -150,9 +151,9 @@ pub(super) fn columns(def: &ResourceDef) -> Option<Vec<Column>> {
         ],
         ("", "ResourceQuota") => vec![
             NAME,
-            AGE,
             c("Request", "string", "Request represents a minimum amount of cpu/memory that a container may consume."),
             c("Limit", "string", "Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node."),
+            AGE,
         ],
         ("", "LimitRange") => vec![NAME, CREATED_AT],
         ("networking.k8s.io", "Ingress") => vec![
@@ -175,7 +176,7 @@ pub(super) fn columns(def: &ResourceDef) -> Option<Vec<Column>> {
             AGE,
         ],
         ("networking.k8s.io", "ServiceCIDR") => vec![NAME, c("CIDRs", "string", "The CIDRs of the ServiceCIDR."), AGE],
-        ("networking.k8s.io", "IPAddress") => vec![NAME, c("ParentRef", "string", "The object this IP address belongs to."), AGE],
+        ("networking.k8s.io", "IPAddress") => vec![NAME, c("ParentRef", "string", "The object this IP address belongs to.")],
         ("discovery.k8s.io", "EndpointSlice") => vec![
             NAME,
             c("AddressType", "string", "The type of address carried by this EndpointSlice."),
@@ -274,8 +275,8 @@ pub(super) fn columns(def: &ResourceDef) -> Option<Vec<Column>> {
             NAME,
             c("Value", "integer", "The integer value of this priority class."),
             c("Global-Default", "boolean", "Whether this priority class should be used for pods without one."),
-            c("Preemption Policy", "string", "The policy for preempting pods with lower priority."),
             AGE,
+            c("PreemptionPolicy", "string", "The policy for preempting pods with lower priority."),
         ],
         ("node.k8s.io", "RuntimeClass") => vec![
             NAME,
@@ -904,7 +905,12 @@ pub(super) fn cells(def: &ResourceDef, obj: &Value, name: Value, created: Value)
                 name,
                 json!(s(obj, "/spec/schedule")),
                 json!(or_none(s(obj, "/spec/timeZone").into())),
-                json!(obj.pointer("/spec/suspend").and_then(Value::as_bool).unwrap_or(false)),
+                // Upstream prints the pointer as text: True, False or <unset>.
+                json!(match obj.pointer("/spec/suspend").and_then(Value::as_bool) {
+                    Some(true) => "True",
+                    Some(false) => "False",
+                    None => "<unset>",
+                }),
                 json!(len(obj, "/status/active")),
                 json!(last),
                 created_s,
@@ -991,9 +997,9 @@ pub(super) fn cells(def: &ResourceDef, obj: &Value, name: Value, created: Value)
         }
         ("", "ResourceQuota") => vec![
             name,
-            created_s,
             json!(quantity_pairs(obj, false)),
             json!(quantity_pairs(obj, true)),
+            created_s,
         ],
         ("", "LimitRange") => vec![name, rfc3339(obj)],
         ("networking.k8s.io", "Ingress") => {
@@ -1043,7 +1049,7 @@ pub(super) fn cells(def: &ResourceDef, obj: &Value, name: Value, created: Value)
                 }
                 None => String::new(),
             };
-            vec![name, json!(parent), created_s]
+            vec![name, json!(parent)]
         }
         ("discovery.k8s.io", "EndpointSlice") => {
             let ports: Vec<String> = arr(obj, "/ports")
@@ -1101,7 +1107,7 @@ pub(super) fn cells(def: &ResourceDef, obj: &Value, name: Value, created: Value)
                 json!(s(obj, "/provisioner")),
                 json!(reclaim),
                 json!(binding),
-                json!(obj.get("allowVolumeExpansion").and_then(Value::as_bool).unwrap_or(false).to_string()),
+                json!(obj.get("allowVolumeExpansion").and_then(Value::as_bool).unwrap_or(false)),
                 created_s,
             ]
         }
@@ -1205,8 +1211,8 @@ pub(super) fn cells(def: &ResourceDef, obj: &Value, name: Value, created: Value)
             name,
             json!(n(obj, "/value")),
             json!(obj.get("globalDefault").and_then(Value::as_bool).unwrap_or(false)),
-            json!(s(obj, "/preemptionPolicy")),
             created_s,
+            json!(s(obj, "/preemptionPolicy")),
         ],
         ("node.k8s.io", "RuntimeClass") => vec![name, json!(s(obj, "/handler")), created_s],
         ("flowcontrol.apiserver.k8s.io", "FlowSchema") => {

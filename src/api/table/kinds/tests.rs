@@ -139,7 +139,7 @@ fn jobs_and_cronjobs() {
     let r = row("batch", "CronJob", cj);
     assert_eq!(
         r,
-        [json!("c"), json!("*/5 * * * *"), json!("<none>"), json!(false), json!(0), json!("<none>"),
+        [json!("c"), json!("*/5 * * * *"), json!("<none>"), json!("False"), json!(0), json!("<none>"),
             json!("5m"), json!("c"), json!("busybox"), json!("<none>")]
     );
 }
@@ -199,7 +199,7 @@ fn storage_kinds() {
     assert_eq!(
         row("storage.k8s.io", "StorageClass", sc),
         [json!("local (default)"), json!("rancher.io/local-path"), json!("Delete"),
-            json!("WaitForFirstConsumer"), json!("false"), json!("5m")]
+            json!("WaitForFirstConsumer"), json!(false), json!("5m")]
     );
 }
 
@@ -257,7 +257,7 @@ fn rbac_policy_and_cluster_kinds() {
     let pc = json!({"metadata": {"name": "high"}, "value": 1000, "preemptionPolicy": "PreemptLowerPriority"});
     assert_eq!(
         row("scheduling.k8s.io", "PriorityClass", pc),
-        [json!("high"), json!(1000), json!(false), json!("PreemptLowerPriority"), json!("5m")]
+        [json!("high"), json!(1000), json!(false), json!("5m"), json!("PreemptLowerPriority")]
     );
     let wh = json!({"metadata": {"name": "w"}, "webhooks": [{"name": "a"}, {"name": "b"}]});
     assert_eq!(row("admissionregistration.k8s.io", "ValidatingWebhookConfiguration", wh)[1], json!(2));
@@ -279,7 +279,7 @@ fn rbac_policy_and_cluster_kinds() {
     );
     let quota = json!({"metadata": {"name": "q"}, "status": {"hard": {"pods": "2", "limits.cpu": "2"},
         "used": {"pods": "1", "limits.cpu": "500m"}}});
-    assert_eq!(row("", "ResourceQuota", quota)[2..], [json!("pods: 1/2"), json!("limits.cpu: 500m/2")]);
+    assert_eq!(row("", "ResourceQuota", quota)[1..3], [json!("pods: 1/2"), json!("limits.cpu: 500m/2")]);
     let rc = json!({"metadata": {"name": "runc"}, "handler": "runc"});
     assert_eq!(row("node.k8s.io", "RuntimeClass", rc)[1], json!("runc"));
 }
