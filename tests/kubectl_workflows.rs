@@ -210,7 +210,9 @@ fn diff_exits_one_on_change_and_zero_without() {
         let f = write(
             &s,
             "new.yaml",
-            &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fresh\n  namespace: {ns}\ndata:\n  k: v\n"),
+            &format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fresh\n  namespace: {ns}\ndata:\n  k: v\n"
+            ),
         );
         let created = s.kubectl(v, &["diff", "-f", p(&f)]);
         assert_eq!(created.status.code(), Some(1), "{v}: {created:?}");
@@ -227,16 +229,33 @@ fn edit_through_an_editor_changes_the_object() {
         "editor.sh",
         "#!/bin/sh\nsed -i -e 's/replicas: 1$/replicas: 3/' -e 's/mode: fast/mode: slow/' \"$1\"\n",
     );
-    std::fs::set_permissions(
-        &editor,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     for v in KUBECTL_VERSIONS {
         let ns = format!("ed-{}", v.replace('.', "-"));
         s.ok(v, &["create", "namespace", &ns]);
-        s.ok(v, &["create", "deployment", "web", "-n", &ns, "--image=nginx:1.25", "--replicas=1"]);
-        s.ok(v, &["create", "configmap", "settings", "-n", &ns, "--from-literal=mode=fast"]);
+        s.ok(
+            v,
+            &[
+                "create",
+                "deployment",
+                "web",
+                "-n",
+                &ns,
+                "--image=nginx:1.25",
+                "--replicas=1",
+            ],
+        );
+        s.ok(
+            v,
+            &[
+                "create",
+                "configmap",
+                "settings",
+                "-n",
+                &ns,
+                "--from-literal=mode=fast",
+            ],
+        );
         for what in ["deployment/web", "configmap/settings"] {
             let out = kubectl_env(&s, v, &[("EDITOR", p(&editor))], &["edit", "-n", &ns, what]);
             assert!(out.status.success(), "{v} {what}: {out:?}");
@@ -245,15 +264,26 @@ fn edit_through_an_editor_changes_the_object() {
                 "{v}: {out:?}"
             );
         }
-        assert_eq!(at(&get(&s, v, &ns, "deployment/web"), "/spec/replicas"), &json!(3));
+        assert_eq!(
+            at(&get(&s, v, &ns, "deployment/web"), "/spec/replicas"),
+            &json!(3)
+        );
         assert_eq!(
             at(&get(&s, v, &ns, "configmap/settings"), "/data/mode"),
             &json!("slow")
         );
         // An editor that changes nothing cancels the edit.
-        let out = kubectl_env(&s, v, &[("EDITOR", "true")], &["edit", "-n", &ns, "configmap/settings"]);
+        let out = kubectl_env(
+            &s,
+            v,
+            &[("EDITOR", "true")],
+            &["edit", "-n", &ns, "configmap/settings"],
+        );
         assert!(out.status.success(), "{v}: {out:?}");
-        assert!(String::from_utf8_lossy(&out.stderr).contains("Edit cancelled"), "{v}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("Edit cancelled"),
+            "{v}: {out:?}"
+        );
     }
 }
 
@@ -275,14 +305,33 @@ fn apply_prune_removes_objects_dropped_from_the_manifest() {
                 .join("---\n")
         };
         let f = write(&s, "prune.yaml", &doc(&["one", "two"]));
-        s.ok(v, &["apply", "-n", &ns, "--prune", "-l", "app=x", "-f", p(&f)]);
+        s.ok(
+            v,
+            &["apply", "-n", &ns, "--prune", "-l", "app=x", "-f", p(&f)],
+        );
         // Labelled alike but never applied: prune leaves it alone.
-        s.ok(v, &["create", "configmap", "manual", "-n", &ns, "--from-literal=k=v"]);
+        s.ok(
+            v,
+            &[
+                "create",
+                "configmap",
+                "manual",
+                "-n",
+                &ns,
+                "--from-literal=k=v",
+            ],
+        );
         s.ok(v, &["label", "-n", &ns, "configmap/manual", "app=x"]);
         let f = write(&s, "prune.yaml", &doc(&["one"]));
-        let out = s.ok(v, &["apply", "-n", &ns, "--prune", "-l", "app=x", "-f", p(&f)]);
+        let out = s.ok(
+            v,
+            &["apply", "-n", &ns, "--prune", "-l", "app=x", "-f", p(&f)],
+        );
         assert!(out.contains("configmap/two pruned"), "{v}: {out}");
-        let names = s.ok(v, &["get", "configmaps", "-n", &ns, "-l", "app=x", "-o", "name"]);
+        let names = s.ok(
+            v,
+            &["get", "configmaps", "-n", &ns, "-l", "app=x", "-o", "name"],
+        );
         let mut names: Vec<&str> = names.lines().collect();
         names.sort();
         assert_eq!(names, ["configmap/manual", "configmap/one"], "{v}");
@@ -297,7 +346,12 @@ fn delete_from_file_and_wait() {
         s.ok(v, &["create", "namespace", &ns]);
         let out = s.ok(
             v,
-            &["wait", "--for=jsonpath={.status.phase}=Active", &format!("namespace/{ns}"), "--timeout=10s"],
+            &[
+                "wait",
+                "--for=jsonpath={.status.phase}=Active",
+                &format!("namespace/{ns}"),
+                "--timeout=10s",
+            ],
         );
         assert!(out.contains("condition met"), "{v}: {out}");
 
@@ -306,21 +360,59 @@ fn delete_from_file_and_wait() {
         let status = r#"{"status":{"conditions":[{"type":"Complete","status":"True"}]}}"#;
         s.ok(
             v,
-            &["patch", "job/j", "-n", &ns, "--subresource=status", "--type=merge", "-p", status],
+            &[
+                "patch",
+                "job/j",
+                "-n",
+                &ns,
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                status,
+            ],
         );
-        let out = s.ok(v, &["wait", "--for=condition=Complete", "job/j", "-n", &ns, "--timeout=10s"]);
+        let out = s.ok(
+            v,
+            &[
+                "wait",
+                "--for=condition=Complete",
+                "job/j",
+                "-n",
+                &ns,
+                "--timeout=10s",
+            ],
+        );
         assert!(out.contains("condition met"), "{v}: {out}");
-        let err = s.fails(v, &["wait", "--for=condition=Failed", "job/j", "-n", &ns, "--timeout=1s"]);
+        let err = s.fails(
+            v,
+            &[
+                "wait",
+                "--for=condition=Failed",
+                "job/j",
+                "-n",
+                &ns,
+                "--timeout=1s",
+            ],
+        );
         assert!(err.contains("timed out"), "{v}: {err}");
 
         let f = write(
             &s,
             "del.yaml",
-            &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: {ns}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: b\n  namespace: {ns}\n"),
+            &format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: {ns}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: b\n  namespace: {ns}\n"
+            ),
         );
         s.ok(v, &["apply", "-f", p(&f)]);
         let waiter = Command::new(kubectl_path(v))
-            .args(["wait", "--for=delete", "configmap/a", "-n", &ns, "--timeout=20s"])
+            .args([
+                "wait",
+                "--for=delete",
+                "configmap/a",
+                "-n",
+                &ns,
+                "--timeout=20s",
+            ])
             .env("KUBECONFIG", s.kubeconfig())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -334,7 +426,17 @@ fn delete_from_file_and_wait() {
         assert!(done.status.success(), "{v}: {done:?}");
         s.fails(v, &["get", "-n", &ns, "secret/b"]);
         // Waiting for the deletion of something already gone succeeds.
-        s.ok(v, &["wait", "--for=delete", "configmap/a", "-n", &ns, "--timeout=2s"]);
+        s.ok(
+            v,
+            &[
+                "wait",
+                "--for=delete",
+                "configmap/a",
+                "-n",
+                &ns,
+                "--timeout=2s",
+            ],
+        );
     }
 }
 
@@ -372,7 +474,20 @@ fn create_generators_make_what_upstream_makes() {
     let env = write(&s, "app.env", "# comment\nMODE=fast\nLEVEL=3\n");
     let (crt, key) = (dir.join("tls.crt"), dir.join("tls.key"));
     let made = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=example.com", "-keyout"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=example.com",
+            "-keyout",
+        ])
         .arg(&key)
         .arg("-out")
         .arg(&crt)
@@ -386,7 +501,11 @@ fn create_generators_make_what_upstream_makes() {
         let n = ns.as_str();
         s.ok(v, &["create", "namespace", n]);
         let namespace = get(&s, v, "default", &format!("namespace/{n}"));
-        assert_eq!(namespace["spec"], json!({"finalizers": ["kubernetes"]}), "{v}");
+        assert_eq!(
+            namespace["spec"],
+            json!({"finalizers": ["kubernetes"]}),
+            "{v}"
+        );
         assert_eq!(namespace["status"], json!({"phase": "Active"}), "{v}");
         assert_eq!(
             namespace["metadata"]["labels"],
@@ -395,7 +514,19 @@ fn create_generators_make_what_upstream_makes() {
         );
 
         // deployment
-        s.ok(v, &["create", "deployment", "web", "-n", n, "--image=nginx:1.25", "--replicas=2", "--port=80"]);
+        s.ok(
+            v,
+            &[
+                "create",
+                "deployment",
+                "web",
+                "-n",
+                n,
+                "--image=nginx:1.25",
+                "--replicas=2",
+                "--port=80",
+            ],
+        );
         let d = get(&s, v, n, "deployment/web");
         assert_eq!(d["metadata"]["labels"], json!({"app": "web"}), "{v}");
         assert_eq!(
@@ -418,7 +549,19 @@ fn create_generators_make_what_upstream_makes() {
 
         // configmaps
         let f = format!("--from-file=props={}", p(&file));
-        s.ok(v, &["create", "configmap", "cm", "-n", n, "--from-literal=a=1", "--from-literal=b=two", &f]);
+        s.ok(
+            v,
+            &[
+                "create",
+                "configmap",
+                "cm",
+                "-n",
+                n,
+                "--from-literal=a=1",
+                "--from-literal=b=two",
+                &f,
+            ],
+        );
         let cm = get(&s, v, n, "configmap/cm");
         assert_eq!(
             cm["data"],
@@ -441,7 +584,18 @@ fn create_generators_make_what_upstream_makes() {
         );
 
         // secrets
-        s.ok(v, &["create", "secret", "generic", "gen", "-n", n, "--from-literal=user=admin"]);
+        s.ok(
+            v,
+            &[
+                "create",
+                "secret",
+                "generic",
+                "gen",
+                "-n",
+                n,
+                "--from-literal=user=admin",
+            ],
+        );
         let sec = get(&s, v, n, "secret/gen");
         assert_eq!(sec["type"], "Opaque", "{v}");
         assert_eq!(sec["data"], json!({"user": "YWRtaW4="}), "{v}");
@@ -455,15 +609,29 @@ fn create_generators_make_what_upstream_makes() {
                 "tls.key": b64(&std::fs::read(&key).unwrap())}),
             "{v}"
         );
-        s.ok(v, &["create", "secret", "docker-registry", "reg", "-n", n,
-            "--docker-server=reg.example.com", "--docker-username=u",
-            "--docker-password=p", "--docker-email=u@example.com"]);
+        s.ok(
+            v,
+            &[
+                "create",
+                "secret",
+                "docker-registry",
+                "reg",
+                "-n",
+                n,
+                "--docker-server=reg.example.com",
+                "--docker-username=u",
+                "--docker-password=p",
+                "--docker-email=u@example.com",
+            ],
+        );
         let sec = get(&s, v, n, "secret/reg");
         assert_eq!(sec["type"], "kubernetes.io/dockerconfigjson", "{v}");
         let raw = sec["data"][".dockerconfigjson"].as_str().unwrap();
         use base64::Engine;
         let cfg: Value = serde_json::from_slice(
-            &base64::engine::general_purpose::STANDARD.decode(raw).unwrap(),
+            &base64::engine::general_purpose::STANDARD
+                .decode(raw)
+                .unwrap(),
         )
         .unwrap();
         assert_eq!(
@@ -474,7 +642,20 @@ fn create_generators_make_what_upstream_makes() {
         );
 
         // cronjob, and a job made from it
-        s.ok(v, &["create", "cronjob", "tick", "-n", n, "--image=busybox:1.36", "--schedule=*/5 * * * *", "--", "date"]);
+        s.ok(
+            v,
+            &[
+                "create",
+                "cronjob",
+                "tick",
+                "-n",
+                n,
+                "--image=busybox:1.36",
+                "--schedule=*/5 * * * *",
+                "--",
+                "date",
+            ],
+        );
         let cj = get(&s, v, n, "cronjob/tick");
         assert_eq!(
             cj["spec"],
@@ -491,17 +672,29 @@ fn create_generators_make_what_upstream_makes() {
             }),
             "{v}"
         );
-        s.ok(v, &["create", "job", "manual", "-n", n, "--from=cronjob/tick"]);
+        s.ok(
+            v,
+            &["create", "job", "manual", "-n", n, "--from=cronjob/tick"],
+        );
         let job = get(&s, v, n, "job/manual");
         assert_eq!(
-            job["metadata"]["annotations"]["cronjob.kubernetes.io/instantiate"],
-            "manual",
+            job["metadata"]["annotations"]["cronjob.kubernetes.io/instantiate"], "manual",
             "{v}"
         );
         let owner = &job["metadata"]["ownerReferences"][0];
         assert_eq!(
-            (&owner["apiVersion"], &owner["kind"], &owner["name"], &owner["uid"]),
-            (&json!("batch/v1"), &json!("CronJob"), &json!("tick"), &cj["metadata"]["uid"]),
+            (
+                &owner["apiVersion"],
+                &owner["kind"],
+                &owner["name"],
+                &owner["uid"]
+            ),
+            (
+                &json!("batch/v1"),
+                &json!("CronJob"),
+                &json!("tick"),
+                &cj["metadata"]["uid"]
+            ),
             "{v}"
         );
         assert_eq!(
@@ -511,12 +704,29 @@ fn create_generators_make_what_upstream_makes() {
         );
 
         // job
-        s.ok(v, &["create", "job", "once", "-n", n, "--image=busybox:1.36", "--", "echo", "hi"]);
+        s.ok(
+            v,
+            &[
+                "create",
+                "job",
+                "once",
+                "-n",
+                n,
+                "--image=busybox:1.36",
+                "--",
+                "echo",
+                "hi",
+            ],
+        );
         let mut job = get(&s, v, n, "job/once");
         let uid = job["metadata"]["uid"].as_str().unwrap().to_owned();
         let labels = json!({"batch.kubernetes.io/controller-uid": uid,
             "batch.kubernetes.io/job-name": "once", "controller-uid": uid, "job-name": "once"});
-        assert_eq!(take(&mut job, "/spec/template/metadata/labels"), labels, "{v}");
+        assert_eq!(
+            take(&mut job, "/spec/template/metadata/labels"),
+            labels,
+            "{v}"
+        );
         assert_eq!(
             job["spec"],
             json!({
@@ -535,10 +745,24 @@ fn create_generators_make_what_upstream_makes() {
         );
 
         // services
-        s.ok(v, &["create", "service", "clusterip", "cip", "-n", n, "--tcp=80:8080"]);
+        s.ok(
+            v,
+            &[
+                "create",
+                "service",
+                "clusterip",
+                "cip",
+                "-n",
+                n,
+                "--tcp=80:8080",
+            ],
+        );
         let mut svc = get(&s, v, n, "service/cip");
         let ip = take(&mut svc, "/spec/clusterIP");
-        assert!(ip.as_str().unwrap().parse::<std::net::Ipv4Addr>().is_ok(), "{v}: {ip}");
+        assert!(
+            ip.as_str().unwrap().parse::<std::net::Ipv4Addr>().is_ok(),
+            "{v}: {ip}"
+        );
         assert_eq!(take(&mut svc, "/spec/clusterIPs"), json!([ip]), "{v}");
         assert_eq!(svc["metadata"]["labels"], json!({"app": "cip"}), "{v}");
         assert_eq!(
@@ -556,21 +780,54 @@ fn create_generators_make_what_upstream_makes() {
         );
         assert_eq!(svc["status"], json!({"loadBalancer": {}}), "{v}");
 
-        s.ok(v, &["create", "service", "nodeport", "np", "-n", n, "--tcp=80:8080"]);
+        s.ok(
+            v,
+            &[
+                "create",
+                "service",
+                "nodeport",
+                "np",
+                "-n",
+                n,
+                "--tcp=80:8080",
+            ],
+        );
         let svc = get(&s, v, n, "service/np");
         assert_eq!(svc["spec"]["type"], "NodePort", "{v}");
         assert_eq!(svc["spec"]["externalTrafficPolicy"], "Cluster", "{v}");
         let port = svc["spec"]["ports"][0]["nodePort"].as_i64().unwrap_or(0);
         assert!((30000..=32767).contains(&port), "{v}: {svc}");
 
-        s.ok(v, &["create", "service", "loadbalancer", "lb", "-n", n, "--tcp=443:8443"]);
+        s.ok(
+            v,
+            &[
+                "create",
+                "service",
+                "loadbalancer",
+                "lb",
+                "-n",
+                n,
+                "--tcp=443:8443",
+            ],
+        );
         let svc = get(&s, v, n, "service/lb");
         assert_eq!(svc["spec"]["type"], "LoadBalancer", "{v}");
         assert_eq!(svc["spec"]["allocateLoadBalancerNodePorts"], true, "{v}");
         assert_eq!(svc["spec"]["externalTrafficPolicy"], "Cluster", "{v}");
         assert!(svc["spec"]["ports"][0]["nodePort"].is_i64(), "{v}: {svc}");
 
-        s.ok(v, &["create", "service", "externalname", "ext", "-n", n, "--external-name=db.example.com"]);
+        s.ok(
+            v,
+            &[
+                "create",
+                "service",
+                "externalname",
+                "ext",
+                "-n",
+                n,
+                "--external-name=db.example.com",
+            ],
+        );
         let svc = get(&s, v, n, "service/ext");
         assert_eq!(
             svc["spec"],
@@ -586,20 +843,51 @@ fn create_generators_make_what_upstream_makes() {
         assert!(sa.get("secrets").is_none(), "{v}: {sa}");
 
         // RBAC
-        s.ok(v, &["create", "role", "reader", "-n", n, "--verb=get,list", "--resource=pods"]);
+        s.ok(
+            v,
+            &[
+                "create",
+                "role",
+                "reader",
+                "-n",
+                n,
+                "--verb=get,list",
+                "--resource=pods",
+            ],
+        );
         assert_eq!(
             get(&s, v, n, "role/reader")["rules"],
             json!([{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]),
             "{v}"
         );
         let cr = format!("deploy-reader-{tag}");
-        s.ok(v, &["create", "clusterrole", &cr, "--verb=get", "--resource=deployments.apps"]);
+        s.ok(
+            v,
+            &[
+                "create",
+                "clusterrole",
+                &cr,
+                "--verb=get",
+                "--resource=deployments.apps",
+            ],
+        );
         assert_eq!(
             get(&s, v, n, &format!("clusterrole/{cr}"))["rules"],
             json!([{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]}]),
             "{v}"
         );
-        s.ok(v, &["create", "rolebinding", "rb", "-n", n, "--clusterrole=view", "--user=alice"]);
+        s.ok(
+            v,
+            &[
+                "create",
+                "rolebinding",
+                "rb",
+                "-n",
+                n,
+                "--clusterrole=view",
+                "--user=alice",
+            ],
+        );
         let rb = get(&s, v, n, "rolebinding/rb");
         assert_eq!(
             (&rb["roleRef"], &rb["subjects"]),
@@ -611,7 +899,17 @@ fn create_generators_make_what_upstream_makes() {
         );
         let crb = format!("crb-{tag}");
         let sa_ref = format!("--serviceaccount={n}:robot");
-        s.ok(v, &["create", "clusterrolebinding", &crb, "--clusterrole=view", "--group=devs", &sa_ref]);
+        s.ok(
+            v,
+            &[
+                "create",
+                "clusterrolebinding",
+                &crb,
+                "--clusterrole=view",
+                "--group=devs",
+                &sa_ref,
+            ],
+        );
         let crb = get(&s, v, n, &format!("clusterrolebinding/{crb}"));
         assert_eq!(
             crb["subjects"],
@@ -621,28 +919,79 @@ fn create_generators_make_what_upstream_makes() {
         );
 
         // quota, priority class, PDB, ingress
-        s.ok(v, &["create", "quota", "q", "-n", n, "--hard=pods=2,requests.cpu=1"]);
+        s.ok(
+            v,
+            &[
+                "create",
+                "quota",
+                "q",
+                "-n",
+                n,
+                "--hard=pods=2,requests.cpu=1",
+            ],
+        );
         assert_eq!(
             get(&s, v, n, "resourcequota/q")["spec"],
             json!({"hard": {"pods": "2", "requests.cpu": "1"}}),
             "{v}"
         );
         let pc = format!("high-{tag}");
-        s.ok(v, &["create", "priorityclass", &pc, "--value=1000", "--description=important"]);
+        s.ok(
+            v,
+            &[
+                "create",
+                "priorityclass",
+                &pc,
+                "--value=1000",
+                "--description=important",
+            ],
+        );
         let pc = get(&s, v, n, &format!("priorityclass/{pc}"));
         assert_eq!(
-            (&pc["value"], &pc["description"], &pc["globalDefault"], &pc["preemptionPolicy"]),
+            (
+                &pc["value"],
+                &pc["description"],
+                &pc["globalDefault"],
+                &pc["preemptionPolicy"]
+            ),
             // globalDefault is `omitempty`: false is not written.
-            (&json!(1000), &json!("important"), &Value::Null, &json!("PreemptLowerPriority")),
+            (
+                &json!(1000),
+                &json!("important"),
+                &Value::Null,
+                &json!("PreemptLowerPriority")
+            ),
             "{v}"
         );
-        s.ok(v, &["create", "poddisruptionbudget", "pdb", "-n", n, "--selector=app=web", "--min-available=1"]);
+        s.ok(
+            v,
+            &[
+                "create",
+                "poddisruptionbudget",
+                "pdb",
+                "-n",
+                n,
+                "--selector=app=web",
+                "--min-available=1",
+            ],
+        );
         assert_eq!(
             get(&s, v, n, "pdb/pdb")["spec"],
             json!({"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}),
             "{v}"
         );
-        s.ok(v, &["create", "ingress", "ing", "-n", n, "--rule=foo.com/bar=svc1:8080", "--rule=foo.com/static*=svc2:http"]);
+        s.ok(
+            v,
+            &[
+                "create",
+                "ingress",
+                "ing",
+                "-n",
+                n,
+                "--rule=foo.com/bar=svc1:8080",
+                "--rule=foo.com/static*=svc2:http",
+            ],
+        );
         assert_eq!(
             get(&s, v, n, "ingress/ing")["spec"],
             json!({"rules": [{"host": "foo.com", "http": {"paths": [
@@ -680,8 +1029,15 @@ fn table(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
                 .iter()
                 .enumerate()
                 .map(|(k, &st)| {
-                    let end = starts.get(k + 1).copied().unwrap_or(line.len()).min(line.len());
-                    line.get(st.min(line.len())..end).unwrap_or("").trim().to_owned()
+                    let end = starts
+                        .get(k + 1)
+                        .copied()
+                        .unwrap_or(line.len())
+                        .min(line.len());
+                    line.get(st.min(line.len())..end)
+                        .unwrap_or("")
+                        .trim()
+                        .to_owned()
                 })
                 .collect()
         })
@@ -704,17 +1060,131 @@ fn get_prints_upstream_columns() {
         let ns = format!("get-{}", v.replace('.', "-"));
         let n = ns.as_str();
         s.ok(v, &["create", "namespace", n]);
-        s.ok(v, &["create", "deployment", "web", "-n", n, "--image=nginx:1.25", "--replicas=2"]);
-        s.ok(v, &["create", "service", "clusterip", "cip", "-n", n, "--tcp=80:8080"]);
-        s.ok(v, &["create", "service", "loadbalancer", "lb", "-n", n, "--tcp=443:8443"]);
-        s.ok(v, &["create", "service", "externalname", "ext", "-n", n, "--external-name=db.example.com"]);
-        s.ok(v, &["create", "configmap", "cm", "-n", n, "--from-literal=a=1", "--from-literal=b=2"]);
-        s.ok(v, &["create", "secret", "generic", "sec", "-n", n, "--from-literal=a=1"]);
-        s.ok(v, &["create", "job", "once", "-n", n, "--image=busybox:1.36"]);
-        s.ok(v, &["create", "cronjob", "tick", "-n", n, "--image=busybox:1.36", "--schedule=*/5 * * * *"]);
-        s.ok(v, &["create", "role", "reader", "-n", n, "--verb=get", "--resource=pods"]);
-        s.ok(v, &["create", "rolebinding", "rb", "-n", n, "--role=reader", "--user=alice", &format!("--serviceaccount={n}:robot")]);
-        s.ok(v, &["create", "poddisruptionbudget", "pdb", "-n", n, "--selector=app=web", "--max-unavailable=1"]);
+        s.ok(
+            v,
+            &[
+                "create",
+                "deployment",
+                "web",
+                "-n",
+                n,
+                "--image=nginx:1.25",
+                "--replicas=2",
+            ],
+        );
+        s.ok(
+            v,
+            &[
+                "create",
+                "service",
+                "clusterip",
+                "cip",
+                "-n",
+                n,
+                "--tcp=80:8080",
+            ],
+        );
+        s.ok(
+            v,
+            &[
+                "create",
+                "service",
+                "loadbalancer",
+                "lb",
+                "-n",
+                n,
+                "--tcp=443:8443",
+            ],
+        );
+        s.ok(
+            v,
+            &[
+                "create",
+                "service",
+                "externalname",
+                "ext",
+                "-n",
+                n,
+                "--external-name=db.example.com",
+            ],
+        );
+        s.ok(
+            v,
+            &[
+                "create",
+                "configmap",
+                "cm",
+                "-n",
+                n,
+                "--from-literal=a=1",
+                "--from-literal=b=2",
+            ],
+        );
+        s.ok(
+            v,
+            &[
+                "create",
+                "secret",
+                "generic",
+                "sec",
+                "-n",
+                n,
+                "--from-literal=a=1",
+            ],
+        );
+        s.ok(
+            v,
+            &["create", "job", "once", "-n", n, "--image=busybox:1.36"],
+        );
+        s.ok(
+            v,
+            &[
+                "create",
+                "cronjob",
+                "tick",
+                "-n",
+                n,
+                "--image=busybox:1.36",
+                "--schedule=*/5 * * * *",
+            ],
+        );
+        s.ok(
+            v,
+            &[
+                "create",
+                "role",
+                "reader",
+                "-n",
+                n,
+                "--verb=get",
+                "--resource=pods",
+            ],
+        );
+        s.ok(
+            v,
+            &[
+                "create",
+                "rolebinding",
+                "rb",
+                "-n",
+                n,
+                "--role=reader",
+                "--user=alice",
+                &format!("--serviceaccount={n}:robot"),
+            ],
+        );
+        s.ok(
+            v,
+            &[
+                "create",
+                "poddisruptionbudget",
+                "pdb",
+                "-n",
+                n,
+                "--selector=app=web",
+                "--max-unavailable=1",
+            ],
+        );
         s.ok(v, &["create", "quota", "q", "-n", n, "--hard=pods=2"]);
         s.kubectl_stdin(v, &["apply", "-n", n, "-f", "-"], pod);
 
@@ -727,30 +1197,96 @@ fn get_prints_upstream_columns() {
         };
 
         let (h, rows) = get("pods", true);
-        assert_eq!(h, ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED NODE", "READINESS GATES"], "{v}");
+        assert_eq!(
+            h,
+            [
+                "NAME",
+                "READY",
+                "STATUS",
+                "RESTARTS",
+                "AGE",
+                "IP",
+                "NODE",
+                "NOMINATED NODE",
+                "READINESS GATES"
+            ],
+            "{v}"
+        );
         assert_eq!(row_of(&rows, "p")[1..4], ["0/2", "Pending", "0"], "{v}");
-        assert_eq!(row_of(&rows, "p")[5..], ["<none>", "<none>", "<none>", "<none>"], "{v}");
+        assert_eq!(
+            row_of(&rows, "p")[5..],
+            ["<none>", "<none>", "<none>", "<none>"],
+            "{v}"
+        );
 
         let (h, rows) = get("deployments", true);
-        assert_eq!(h, ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"], "{v}");
+        assert_eq!(
+            h,
+            [
+                "NAME",
+                "READY",
+                "UP-TO-DATE",
+                "AVAILABLE",
+                "AGE",
+                "CONTAINERS",
+                "IMAGES",
+                "SELECTOR"
+            ],
+            "{v}"
+        );
         let r = row_of(&rows, "web");
-        assert_eq!((&r[1], &r[2], &r[3]), (&"0/2".to_owned(), &"0".to_owned(), &"0".to_owned()), "{v}");
+        assert_eq!(
+            (&r[1], &r[2], &r[3]),
+            (&"0/2".to_owned(), &"0".to_owned(), &"0".to_owned()),
+            "{v}"
+        );
         assert_eq!(r[5..], ["nginx", "nginx:1.25", "app=web"], "{v}");
         assert!(r[4].ends_with('s'), "{v}: age {}", r[4]);
         let (h, _) = get("deployments", false);
-        assert_eq!(h, ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"], "{v}");
+        assert_eq!(
+            h,
+            ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+            "{v}"
+        );
 
         let (h, rows) = get("services", true);
-        assert_eq!(h, ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE", "SELECTOR"], "{v}");
+        assert_eq!(
+            h,
+            [
+                "NAME",
+                "TYPE",
+                "CLUSTER-IP",
+                "EXTERNAL-IP",
+                "PORT(S)",
+                "AGE",
+                "SELECTOR"
+            ],
+            "{v}"
+        );
         let cip = row_of(&rows, "cip");
         assert_eq!(cip[1], "ClusterIP", "{v}");
         assert!(cip[2].starts_with("10.43."), "{v}: {cip:?}");
-        assert_eq!((&cip[3], &cip[4], &cip[6]), (&"<none>".to_owned(), &"80/TCP".to_owned(), &"app=cip".to_owned()), "{v}");
+        assert_eq!(
+            (&cip[3], &cip[4], &cip[6]),
+            (
+                &"<none>".to_owned(),
+                &"80/TCP".to_owned(),
+                &"app=cip".to_owned()
+            ),
+            "{v}"
+        );
         let lb = row_of(&rows, "lb");
         assert_eq!(lb[3], "<pending>", "{v}");
-        assert!(lb[4].starts_with("443:3") && lb[4].ends_with("/TCP"), "{v}: {lb:?}");
+        assert!(
+            lb[4].starts_with("443:3") && lb[4].ends_with("/TCP"),
+            "{v}: {lb:?}"
+        );
         let ext = row_of(&rows, "ext");
-        assert_eq!(ext[1..5], ["ExternalName", "<none>", "db.example.com", "<none>"], "{v}");
+        assert_eq!(
+            ext[1..5],
+            ["ExternalName", "<none>", "db.example.com", "<none>"],
+            "{v}"
+        );
 
         let (h, rows) = get("configmaps", false);
         assert_eq!(h, ["NAME", "DATA", "AGE"], "{v}");
@@ -760,26 +1296,80 @@ fn get_prints_upstream_columns() {
         assert_eq!(row_of(&rows, "sec")[1..3], ["Opaque", "1"], "{v}");
 
         let (h, rows) = get("jobs", true);
-        assert_eq!(h, ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"], "{v}");
+        assert_eq!(
+            h,
+            [
+                "NAME",
+                "STATUS",
+                "COMPLETIONS",
+                "DURATION",
+                "AGE",
+                "CONTAINERS",
+                "IMAGES",
+                "SELECTOR"
+            ],
+            "{v}"
+        );
         let job = row_of(&rows, "once");
         assert_eq!(job[1..4], ["Running", "0/1", ""], "{v}");
         assert_eq!(job[5..7], ["once", "busybox:1.36"], "{v}");
-        assert!(job[7].starts_with("batch.kubernetes.io/controller-uid="), "{v}: {job:?}");
+        assert!(
+            job[7].starts_with("batch.kubernetes.io/controller-uid="),
+            "{v}: {job:?}"
+        );
 
         let (h, rows) = get("cronjobs", false);
-        assert_eq!(h, ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE", "AGE"], "{v}");
-        assert_eq!(row_of(&rows, "tick")[1..6], ["*/5 * * * *", "<none>", "False", "0", "<none>"], "{v}");
+        assert_eq!(
+            h,
+            [
+                "NAME",
+                "SCHEDULE",
+                "TIMEZONE",
+                "SUSPEND",
+                "ACTIVE",
+                "LAST SCHEDULE",
+                "AGE"
+            ],
+            "{v}"
+        );
+        assert_eq!(
+            row_of(&rows, "tick")[1..6],
+            ["*/5 * * * *", "<none>", "False", "0", "<none>"],
+            "{v}"
+        );
 
         let (h, rows) = get("roles", false);
         assert_eq!(h, ["NAME", "CREATED AT"], "{v}");
         assert!(row_of(&rows, "reader")[1].ends_with('Z'), "{v}");
         let (h, rows) = get("rolebindings", true);
-        assert_eq!(h, ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"], "{v}");
+        assert_eq!(
+            h,
+            ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"],
+            "{v}"
+        );
         let rb = row_of(&rows, "rb");
-        assert_eq!((&rb[1], &rb[3], &rb[5]), (&"Role/reader".to_owned(), &"alice".to_owned(), &format!("{n}/robot")), "{v}");
+        assert_eq!(
+            (&rb[1], &rb[3], &rb[5]),
+            (
+                &"Role/reader".to_owned(),
+                &"alice".to_owned(),
+                &format!("{n}/robot")
+            ),
+            "{v}"
+        );
 
         let (h, rows) = get("pdb", false);
-        assert_eq!(h, ["NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"], "{v}");
+        assert_eq!(
+            h,
+            [
+                "NAME",
+                "MIN AVAILABLE",
+                "MAX UNAVAILABLE",
+                "ALLOWED DISRUPTIONS",
+                "AGE"
+            ],
+            "{v}"
+        );
         assert_eq!(row_of(&rows, "pdb")[1..4], ["N/A", "1", "0"], "{v}");
         let (h, _) = get("resourcequotas", false);
         assert_eq!(h, ["NAME", "REQUEST", "LIMIT", "AGE"], "{v}");

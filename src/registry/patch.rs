@@ -553,6 +553,6 @@ fn check_order(
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod doc_cases;
+#[cfg(test)]
+mod tests;

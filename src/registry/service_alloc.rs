@@ -43,7 +43,8 @@ impl InUse {
             let Some(spec) = svc.get("spec") else {
                 continue;
             };
-            for ip in strs(spec, "clusterIPs").chain(spec.get("clusterIP").and_then(Value::as_str)) {
+            for ip in strs(spec, "clusterIPs").chain(spec.get("clusterIP").and_then(Value::as_str))
+            {
                 if let Ok(ip) = ip.parse() {
                     used.ips.insert(ip);
                 }
@@ -113,8 +114,16 @@ fn full(what: &str) -> FieldError {
 
 /// Fills in the cluster IP and node ports of Service `new` (`old` is the
 /// stored Service on update). Errors are upstream's field errors.
-pub(crate) fn assign(new: &mut Value, old: Option<&Value>, used: &InUse) -> Result<(), Vec<FieldError>> {
-    let old_spec = old.and_then(|o| o.get("spec")).and_then(Value::as_object).cloned().unwrap_or_default();
+pub(crate) fn assign(
+    new: &mut Value,
+    old: Option<&Value>,
+    used: &InUse,
+) -> Result<(), Vec<FieldError>> {
+    let old_spec = old
+        .and_then(|o| o.get("spec"))
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let Some(spec) = spec_mut(new) else {
         return Ok(());
     };
@@ -127,7 +136,10 @@ pub(crate) fn assign(new: &mut Value, old: Option<&Value>, used: &InUse) -> Resu
 
     // Cluster IP.
     let requested = match str_of(spec, "clusterIP") {
-        "" => strs(&Value::Object(spec.clone()), "clusterIPs").next().unwrap_or("").to_owned(),
+        "" => strs(&Value::Object(spec.clone()), "clusterIPs")
+            .next()
+            .unwrap_or("")
+            .to_owned(),
         ip => ip.to_owned(),
     };
     let ip = match requested.as_str() {
@@ -144,25 +156,34 @@ pub(crate) fn assign(new: &mut Value, old: Option<&Value>, used: &InUse) -> Resu
                 Ok(a) if !in_range(a) => Some(format!(
                     "failed to allocate IP {ip}: the provided IP ({ip}) is not in the valid range. The range of valid IPs is {RANGE_TEXT}"
                 )),
-                Ok(a) if used.ips.contains(&a) => {
-                    Some(format!("failed to allocate IP {ip}: provided IP is already allocated"))
-                }
+                Ok(a) if used.ips.contains(&a) => Some(format!(
+                    "failed to allocate IP {ip}: provided IP is already allocated"
+                )),
                 Ok(_) => None,
             };
             if let Some(detail) = detail {
-                errs.push(FieldError::invalid("spec.clusterIPs", format!("[]string{{\"{ip}\"}}"), &detail));
+                errs.push(FieldError::invalid(
+                    "spec.clusterIPs",
+                    format!("[]string{{\"{ip}\"}}"),
+                    &detail,
+                ));
             }
             ip.to_owned()
         }
     };
     spec.insert("clusterIP".into(), json!(ip));
-    if !spec.get("clusterIPs").and_then(Value::as_array).is_some_and(|a| !a.is_empty()) {
+    if spec
+        .get("clusterIPs")
+        .and_then(Value::as_array)
+        .is_none_or(Vec::is_empty)
+    {
         spec.insert("clusterIPs".into(), json!([ip]));
     }
 
     // Node ports.
     let wants_node_ports = ty == "NodePort"
-        || (ty == "LoadBalancer" && spec.get("allocateLoadBalancerNodePorts") != Some(&json!(false)));
+        || (ty == "LoadBalancer"
+            && spec.get("allocateLoadBalancerNodePorts") != Some(&json!(false)));
     let old_ports: HashSet<i64> = node_ports(&Value::Object(old_spec.clone())).collect();
     let mut taken = used.ports.clone();
     if wants_node_ports {
@@ -198,7 +219,14 @@ pub(crate) fn assign(new: &mut Value, old: Option<&Value>, used: &InUse) -> Resu
         }
     }
     let local = str_of(spec, "externalTrafficPolicy") == "Local";
-    if ty == "LoadBalancer" && local && spec.get("healthCheckNodePort").and_then(Value::as_i64).unwrap_or(0) == 0 {
+    if ty == "LoadBalancer"
+        && local
+        && spec
+            .get("healthCheckNodePort")
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+            == 0
+    {
         let Some(np) = free_port(&taken) else {
             return Err(vec![full("spec.healthCheckNodePort")]);
         };
@@ -219,21 +247,32 @@ fn keep_allocated(spec: &mut Map<String, Value>, old: &Map<String, Value>) {
             spec.insert("clusterIPs".into(), ips.clone());
         }
     }
-    let old_ports = old.get("ports").and_then(Value::as_array).cloned().unwrap_or_default();
+    let old_ports = old
+        .get("ports")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if let Some(ports) = spec.get_mut("ports").and_then(Value::as_array_mut) {
         for p in ports.iter_mut().filter_map(Value::as_object_mut) {
             if p.get("nodePort").and_then(Value::as_i64).unwrap_or(0) != 0 {
                 continue;
             }
-            let same = old_ports.iter().find(|o| {
-                o.get("port") == p.get("port") && o.get("protocol") == p.get("protocol")
-            });
-            if let Some(np) = same.and_then(|o| o.get("nodePort")).filter(|n| n.as_i64().unwrap_or(0) != 0) {
+            let same = old_ports
+                .iter()
+                .find(|o| o.get("port") == p.get("port") && o.get("protocol") == p.get("protocol"));
+            if let Some(np) = same
+                .and_then(|o| o.get("nodePort"))
+                .filter(|n| n.as_i64().unwrap_or(0) != 0)
+            {
                 p.insert("nodePort".into(), np.clone());
             }
         }
     }
-    if spec.get("healthCheckNodePort").and_then(Value::as_i64).unwrap_or(0) == 0
+    if spec
+        .get("healthCheckNodePort")
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
+        == 0
         && let Some(hc) = old.get("healthCheckNodePort")
     {
         spec.insert("healthCheckNodePort".into(), hc.clone());
@@ -258,7 +297,9 @@ mod tests {
         let ip: Ipv4Addr = s["spec"]["clusterIP"].as_str().unwrap().parse().unwrap();
         assert!(in_range(ip) && ip != Ipv4Addr::new(10, 43, 0, 1));
         assert_eq!(s["spec"]["clusterIPs"], json!([ip.to_string()]));
-        let ports: Vec<i64> = (0..3).map(|i| s["spec"]["ports"][i]["nodePort"].as_i64().unwrap()).collect();
+        let ports: Vec<i64> = (0..3)
+            .map(|i| s["spec"]["ports"][i]["nodePort"].as_i64().unwrap())
+            .collect();
         assert!(ports.iter().all(|p| NODE_PORTS.contains(p)));
         assert_eq!(ports[0], ports[1], "same port, other protocol");
         assert_ne!(ports[0], ports[2]);
@@ -274,17 +315,29 @@ mod tests {
         let errs = assign(&mut s, None, &used).unwrap_err();
         let msgs: Vec<String> = errs.iter().map(FieldError::message).collect();
         assert_eq!(errs[0].field, "spec.clusterIPs");
-        assert!(msgs[0].contains("provided IP is already allocated"), "{msgs:?}");
+        assert!(
+            msgs[0].contains("provided IP is already allocated"),
+            "{msgs:?}"
+        );
         assert_eq!(errs[1].field, "spec.ports[0].nodePort");
-        assert!(msgs[1].contains("provided port is already allocated"), "{msgs:?}");
+        assert!(
+            msgs[1].contains("provided port is already allocated"),
+            "{msgs:?}"
+        );
 
         let mut s = svc(json!({"type": "ClusterIP", "clusterIP": "192.168.0.1"}));
         let errs = assign(&mut s, None, &InUse::default()).unwrap_err();
-        assert!(errs[0].message().contains("not in the valid range"), "{}", errs[0].message());
+        assert!(
+            errs[0].message().contains("not in the valid range"),
+            "{}",
+            errs[0].message()
+        );
 
         // An update without the assigned values keeps them.
-        let old = svc(json!({"type": "NodePort", "clusterIP": "10.43.0.7", "clusterIPs": ["10.43.0.7"],
-            "ports": [{"port": 80, "protocol": "TCP", "nodePort": 30001}]}));
+        let old = svc(
+            json!({"type": "NodePort", "clusterIP": "10.43.0.7", "clusterIPs": ["10.43.0.7"],
+            "ports": [{"port": 80, "protocol": "TCP", "nodePort": 30001}]}),
+        );
         let mut new = svc(json!({"type": "NodePort", "ports": [{"port": 80, "protocol": "TCP"}]}));
         assign(&mut new, Some(&old), &InUse::default()).unwrap();
         assert_eq!(new["spec"]["clusterIP"], "10.43.0.7");

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use super::error::{ApiError, Result};
 use super::meta::{self, meta_mut};
 use super::patch::{self, PatchKind, Strategic};
-use super::service_alloc;
 use super::resources::{ResourceDef, Subresource};
+use super::service_alloc;
 use super::typed::{self, DecodeError};
 use super::validation::{self, ErrorType, FieldError};
 use super::{Registry, UserInfo, events, key, store_error};
@@ -604,7 +604,9 @@ impl Registry {
                 let view = self.present(def, &current);
                 let strategic = match def.custom {
                     Some(_) => Strategic::Refused,
-                    None => Strategic::Schema(patch::schemas::root(def.group, def.version, def.kind)),
+                    None => {
+                        Strategic::Schema(patch::schemas::root(def.group, def.version, def.kind))
+                    }
                 };
                 let patched = apply_patch(kind, &view, body, strategic)?;
                 if !patched.is_object() {
@@ -671,7 +673,8 @@ impl Registry {
             .unwrap_or_default();
         let uid = obj.pointer("/metadata/uid").and_then(Value::as_str);
         let used = service_alloc::InUse::of(&services, uid);
-        service_alloc::assign(obj, old, &used).map_err(|errs| ApiError::invalid(def, name, &errs))?;
+        service_alloc::assign(obj, old, &used)
+            .map_err(|errs| ApiError::invalid(def, name, &errs))?;
         Ok(Some(guard))
     }
 

@@ -54,7 +54,13 @@ fn task_page_tolerations_are_replaced() {
 fn task_page_json_merge_patch_replaces_containers() {
     let body = br#"{"spec": {"template": {"spec": {"containers":
         [{"name": "patch-demo-ctr-3", "image": "gcr.io/google-samples/hello-app:2.0"}]}}}}"#;
-    let out = apply(PatchKind::Merge, &patch_demo(), body, schema_of(&patch_demo())).unwrap();
+    let out = apply(
+        PatchKind::Merge,
+        &patch_demo(),
+        body,
+        schema_of(&patch_demo()),
+    )
+    .unwrap();
     assert_eq!(
         at(&out, "/spec/template/spec/containers"),
         &json!([{"name": "patch-demo-ctr-3", "image": "gcr.io/google-samples/hello-app:2.0"}])
@@ -99,7 +105,8 @@ fn task_page_volumes_retain_keys_per_element() {
 #[test]
 fn doc_background_adds_a_container() {
     let live = pod(json!({"containers": [{"name": "nginx", "image": "nginx-1.0"}]}));
-    let patch = json!({"spec": {"containers": [{"name": "log-tailer", "image": "log-tailer-1.0"}]}});
+    let patch =
+        json!({"spec": {"containers": [{"name": "log-tailer", "image": "log-tailer-1.0"}]}});
     let out = ok(&live, patch);
     let names: Vec<&Value> = at(&out, "/spec/containers")
         .as_array()
@@ -113,8 +120,10 @@ fn doc_background_adds_a_container() {
 
 #[test]
 fn doc_replace_directive_on_a_map() {
-    let live = pod(json!({"containers": [{"name": "nginx", "image": "nginx-0.9"},
-        {"name": "log-tailer", "image": "lt"}], "restartPolicy": "Always"}));
+    let live = pod(
+        json!({"containers": [{"name": "nginx", "image": "nginx-0.9"},
+        {"name": "log-tailer", "image": "lt"}], "restartPolicy": "Always"}),
+    );
     let patch = json!({"spec": {"$patch": "replace",
         "containers": [{"name": "nginx", "image": "nginx-1.0"}]}});
     let out = ok(&live, patch);
@@ -126,8 +135,10 @@ fn doc_replace_directive_on_a_map() {
 
 #[test]
 fn doc_replace_directive_on_a_list_of_maps() {
-    let live = pod(json!({"containers": [{"name": "nginx", "image": "nginx-0.9", "ports": [{"containerPort": 80}]},
-        {"name": "log-tailer", "image": "lt"}]}));
+    let live = pod(
+        json!({"containers": [{"name": "nginx", "image": "nginx-0.9", "ports": [{"containerPort": 80}]},
+        {"name": "log-tailer", "image": "lt"}]}),
+    );
     let patch = json!({"spec": {"containers": [{"name": "nginx", "image": "nginx-1.0"},
         {"$patch": "replace"}]}});
     let out = ok(&live, patch);
@@ -139,8 +150,10 @@ fn doc_replace_directive_on_a_list_of_maps() {
 
 #[test]
 fn doc_delete_directive_in_a_list_deletes_every_match() {
-    let live = pod(json!({"containers": [{"name": "nginx", "image": "nginx-0.9"},
-        {"name": "log-tailer", "image": "a"}, {"name": "log-tailer", "image": "b"}]}));
+    let live = pod(
+        json!({"containers": [{"name": "nginx", "image": "nginx-0.9"},
+        {"name": "log-tailer", "image": "a"}, {"name": "log-tailer", "image": "b"}]}),
+    );
     let patch = json!({"spec": {"containers": [{"name": "nginx", "image": "nginx-1.0"},
         {"$patch": "delete", "name": "log-tailer"}]}});
     let out = ok(&live, patch);
@@ -158,8 +171,14 @@ fn doc_delete_a_map_by_directive_or_null() {
         &live,
         json!({"spec": {"strategy": {"rollingUpdate": {"$patch": "delete"}}}}),
     );
-    let by_null = ok(&live, json!({"spec": {"strategy": {"rollingUpdate": null}}}));
-    assert_eq!(at(&by_directive, "/spec/strategy"), &json!({"type": "RollingUpdate"}));
+    let by_null = ok(
+        &live,
+        json!({"spec": {"strategy": {"rollingUpdate": null}}}),
+    );
+    assert_eq!(
+        at(&by_directive, "/spec/strategy"),
+        &json!({"type": "RollingUpdate"})
+    );
     assert_eq!(by_directive, by_null);
 }
 
@@ -286,7 +305,11 @@ fn templates_in_every_workload_merge_containers() {
         ("apps/v1", "DaemonSet", "/spec/template/spec/containers"),
         ("apps/v1", "StatefulSet", "/spec/template/spec/containers"),
         ("apps/v1", "ReplicaSet", "/spec/template/spec/containers"),
-        ("v1", "ReplicationController", "/spec/template/spec/containers"),
+        (
+            "v1",
+            "ReplicationController",
+            "/spec/template/spec/containers",
+        ),
         ("batch/v1", "Job", "/spec/template/spec/containers"),
         ("v1", "PodTemplate", "/template/spec/containers"),
         (
@@ -378,7 +401,13 @@ fn hand_written_schema_drives_the_merge() {
         "parts": [{"serial": 1, "notes": [{"id": "y", "t": 2}]}, {"serial": 2}],
         "tags": ["b"], "labels": ["b"]}))
     .unwrap();
-    let out = apply(PatchKind::StrategicMerge, &live, &body, Strategic::Schema(root)).unwrap();
+    let out = apply(
+        PatchKind::StrategicMerge,
+        &live,
+        &body,
+        Strategic::Schema(root),
+    )
+    .unwrap();
     assert_eq!(
         out,
         json!({"parts": [{"serial": 1, "notes": [{"id": "y", "t": 2}, {"id": "x", "t": 1}]},
@@ -402,12 +431,22 @@ fn built_in_definitions_parse_and_name_upstream_types() {
         .and_then(|s| s.field("containers"))
         .expect("containers");
     assert_eq!(containers.patch_merge_key(), Some("name"));
-    let ports = containers.items().and_then(|c| c.field("ports")).expect("ports");
+    let ports = containers
+        .items()
+        .and_then(|c| c.field("ports"))
+        .expect("ports");
     assert_eq!(ports.patch_merge_key(), Some("containerPort"));
-    let volumes = pod.field("spec").and_then(|s| s.field("volumes")).expect("v");
+    let volumes = pod
+        .field("spec")
+        .and_then(|s| s.field("volumes"))
+        .expect("v");
     assert!(volumes.patch_strategy().merge && volumes.patch_strategy().retain_keys);
     // Kinds without tagged fields still merge their metadata lists.
     let cm = schemas::root("", "v1", "ConfigMap");
-    assert!(cm.field("metadata").and_then(|m| m.field("finalizers")).is_some());
+    assert!(
+        cm.field("metadata")
+            .and_then(|m| m.field("finalizers"))
+            .is_some()
+    );
     let _ = smp;
 }

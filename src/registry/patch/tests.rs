@@ -11,7 +11,12 @@ pub(super) fn schema_of(obj: &Value) -> Strategic<'static> {
 
 pub(super) fn smp(current: &Value, patch: Value) -> Result<Value, PatchError> {
     let body = serde_json::to_vec(&patch).unwrap();
-    apply(PatchKind::StrategicMerge, current, &body, schema_of(current))
+    apply(
+        PatchKind::StrategicMerge,
+        current,
+        &body,
+        schema_of(current),
+    )
 }
 
 /// Applies an SMP that must succeed and checks no directive leaked.
@@ -142,7 +147,10 @@ fn env_merges_by_name_and_ports_by_their_keys() {
     assert_eq!(at(&out, "/spec/containers/0/ports"), &want);
     let svc = json!({"apiVersion": "v1", "kind": "Service",
         "spec": {"ports": [{"port": 443, "targetPort": 8443}]}});
-    let out = ok(&svc, json!({"spec": {"ports": [{"port": 443, "name": "https"}]}}));
+    let out = ok(
+        &svc,
+        json!({"spec": {"ports": [{"port": 443, "name": "https"}]}}),
+    );
     let want = json!([{"port": 443, "targetPort": 8443, "name": "https"}]);
     assert_eq!(at(&out, "/spec/ports"), &want);
 }
@@ -238,7 +246,10 @@ fn merge_patch_follows_rfc7386() {
     let want = json!({"title": "Hello!", "author": {"givenName": "John"},
         "tags": ["example"], "content": "This will be unchanged",
         "phoneNumber": "+01-123-456-7890"});
-    assert_eq!(apply(PatchKind::Merge, &target, patch, Strategic::Refused), Ok(want));
+    assert_eq!(
+        apply(PatchKind::Merge, &target, patch, Strategic::Refused),
+        Ok(want)
+    );
 }
 
 #[test]
@@ -250,7 +261,10 @@ fn json_patch_ops() {
         {"op": "add", "path": "/list/-", "value": 3},
         {"op": "test", "path": "/baz", "value": "qux"}]"#;
     let want = json!({"foo": "new", "baz": "qux", "list": [1, 2, 3]});
-    assert_eq!(apply(PatchKind::Json, &doc, ops, Strategic::Refused), Ok(want));
+    assert_eq!(
+        apply(PatchKind::Json, &doc, ops, Strategic::Refused),
+        Ok(want)
+    );
 
     let failing = br#"[{"op": "test", "path": "/foo", "value": "nope"}]"#;
     let err = apply(PatchKind::Json, &doc, failing, Strategic::Refused).unwrap_err();
@@ -294,6 +308,11 @@ fn custom_resources_refuse_strategic_merge() {
             (415, "UnsupportedMediaType")
         );
     }
-    let merged = apply(PatchKind::Merge, &cr, br#"{"spec": {"size": 2}}"#, Strategic::Refused);
+    let merged = apply(
+        PatchKind::Merge,
+        &cr,
+        br#"{"spec": {"size": 2}}"#,
+        Strategic::Refused,
+    );
     assert_eq!(merged.map(|v| v["spec"]["size"].clone()), Ok(json!(2)));
 }
