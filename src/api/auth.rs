@@ -144,7 +144,11 @@ pub(crate) async fn authenticate(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
     let user = match bearer {
-        Some(token) => match state.tokens.lookup(token) {
+        Some(token) => match state
+            .tokens
+            .lookup(token)
+            .or_else(|| super::sa_token::authenticate(&state.signer, &state.registry, token))
+        {
             Some(u) => Some(u),
             // A wrong token is refused even when a certificate is present,
             // as upstream does.

@@ -177,6 +177,18 @@ async fn handle(state: Arc<AppState>, req: Request) -> Result<Response> {
                 .await?;
             return Ok(json(201, &out.object));
         }
+        Some("token")
+            if def.kind == "ServiceAccount"
+                && def.group.is_empty()
+                && parts.method == Method::POST =>
+        {
+            let body_value = parse_body(&body, &parts.headers)?;
+            let (Some(ns), Some(name)) = (ns, target.name.as_deref()) else {
+                return Err(not_found());
+            };
+            let out = super::sa_token::request(&state.signer, registry, ns, name, &body_value)?;
+            return Ok(json(201, &out));
+        }
         Some(_) => return Err(not_found()),
     };
     let content_type = parts

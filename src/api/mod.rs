@@ -8,6 +8,7 @@ mod openapi;
 mod protobuf;
 mod query;
 mod respond;
+mod sa_token;
 mod serve;
 mod table;
 mod watch;
@@ -20,6 +21,7 @@ use axum::routing::get;
 
 pub(crate) use auth::Tokens;
 pub(crate) use discovery::version_info;
+pub(crate) use sa_token::Signer;
 pub(crate) use serve::{serve, tls_config};
 
 use crate::registry::Registry;
@@ -30,6 +32,8 @@ pub(crate) const MAX_BODY: usize = 3 * 1024 * 1024;
 pub(crate) struct AppState {
     pub(crate) registry: Registry,
     pub(crate) tokens: Tokens,
+    /// Signs and checks service account tokens.
+    pub(crate) signer: Signer,
     pub(crate) ready: AtomicBool,
     /// `host:port` clients reach this server at, for discovery.
     pub(crate) advertise: String,

@@ -123,6 +123,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let backend = args.store.open(&args.data_dir).context("open store")?;
     let store = Store::open(backend, registry::is_ephemeral).context("load store")?;
     let registry = Registry::new(store);
+    let signer =
+        api::Signer::load_or_create(&args.data_dir).context("service account signing key")?;
     let tls = api::tls_config(&pki).context("configure tls")?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -136,6 +138,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         let state = Arc::new(AppState {
             registry: registry.clone(),
             tokens,
+            signer,
             ready: AtomicBool::new(false),
             advertise,
         });
