@@ -1507,6 +1507,24 @@ fn create_token_issues_a_working_service_account_token() {
             &["--token", &bound, "get", "--raw", "/api/v1/namespaces"],
         );
 
+        // Discovery lists the subresource as upstream does.
+        let v1 = json(&s.ok(v, &["get", "--raw", "/api/v1"]));
+        let token_res = v1["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "serviceaccounts/token")
+            .cloned();
+        assert_eq!(
+            token_res.map(|r| (r["kind"].clone(), r["group"].clone(), r["verbs"].clone())),
+            Some((
+                json!("TokenRequest"),
+                json!("authentication.k8s.io"),
+                json!(["create"])
+            )),
+            "{v}"
+        );
+
         // Deleting the service account revokes its tokens.
         let token = s
             .ok(v, &["create", "token", "robot", "-n", n])

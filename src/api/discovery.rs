@@ -160,6 +160,12 @@ fn resource_list(group: &str, version: &str) -> Value {
                 }),
             });
         }
+        if is_service_account(d) {
+            resources.push(json!({
+                "name": "serviceaccounts/token", "singularName": "", "namespaced": true,
+                "group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest", "verbs": ["create"],
+            }));
+        }
     }
     json!({ "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources })
 }
@@ -182,7 +188,7 @@ fn discovery_resources(group: &str, version: &str) -> Vec<Value> {
             if !d.categories.is_empty() {
                 r["categories"] = json!(d.categories);
             }
-            let subs: Vec<Value> = d
+            let mut subs: Vec<Value> = d
                 .subresources
                 .iter()
                 .map(|s| match s {
@@ -196,12 +202,24 @@ fn discovery_resources(group: &str, version: &str) -> Vec<Value> {
                     }),
                 })
                 .collect();
+            if is_service_account(d) {
+                subs.push(json!({
+                    "subresource": "token",
+                    "responseKind": { "group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest" },
+                    "verbs": ["create"],
+                }));
+            }
             if !subs.is_empty() {
                 r["subresources"] = json!(subs);
             }
             r
         })
         .collect()
+}
+
+/// ServiceAccounts serve the TokenRequest subresource (`api/sa_token.rs`).
+fn is_service_account(d: &ResourceDef) -> bool {
+    d.group.is_empty() && d.kind == "ServiceAccount"
 }
 
 /// The aggregated discovery version a client asked for, if any.
