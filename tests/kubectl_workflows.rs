@@ -1542,3 +1542,182 @@ fn create_token_issues_a_working_service_account_token() {
         assert!(err.contains("Unauthorized"), "{v}: {err}");
     }
 }
+
+/// The examples of upstream's "Update API Objects in Place Using kubectl
+/// patch" task page, run as the page runs them.
+#[test]
+fn kubectl_patch_task_page_examples() {
+    let s = Server::start();
+    let demo = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: patch-demo
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: nginx
+  template:
+    metadata:
+      labels:
+        app: nginx
+    spec:
+      containers:
+      - name: patch-demo-ctr
+        image: nginx
+      tolerations:
+      - effect: NoSchedule
+        key: dedicated
+        value: test-team
+"#;
+    let retain = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: retainkeys-demo
+spec:
+  selector:
+    matchLabels:
+      app: nginx
+  strategy:
+    rollingUpdate:
+      maxSurge: 30%
+  template:
+    metadata:
+      labels:
+        app: nginx
+    spec:
+      containers:
+      - name: retainkeys-demo-ctr
+        image: nginx
+"#;
+    let patch_file = write(
+        &s,
+        "patch-file.yaml",
+        "spec:\n  template:\n    spec:\n      containers:\n      - name: patch-demo-ctr-2\n        image: redis\n",
+    );
+    let tolerations = write(
+        &s,
+        "patch-file-tolerations.yaml",
+        "spec:\n  template:\n    spec:\n      tolerations:\n      - effect: NoSchedule\n        key: disktype\n        value: ssd\n",
+    );
+    let no_retain = write(
+        &s,
+        "patch-file-no-retainkeys.yaml",
+        "spec:\n  strategy:\n    type: Recreate\n",
+    );
+    let with_retain = write(
+        &s,
+        "patch-file-retainkeys.yaml",
+        "spec:\n  strategy:\n    $retainKeys:\n    - type\n    type: Recreate\n",
+    );
+    for v in KUBECTL_VERSIONS {
+        let ns = format!("patch-{}", v.replace('.', "-"));
+        let n = ns.as_str();
+        s.ok(v, &["create", "namespace", n]);
+        s.kubectl_stdin(v, &["apply", "-n", n, "-f", "-"], demo);
+        s.ok(
+            v,
+            &[
+                "patch",
+                "-n",
+                n,
+                "deployment",
+                "patch-demo",
+                "--patch-file",
+                p(&patch_file),
+            ],
+        );
+        let d = get(&s, v, n, "deployment/patch-demo");
+        assert_eq!(
+            at(&d, "/spec/template/spec/containers"),
+            &json!([
+                container(json!({"name": "patch-demo-ctr-2", "image": "redis",
+                    "imagePullPolicy": "Always"})),
+                container(json!({"name": "patch-demo-ctr", "image": "nginx",
+                    "imagePullPolicy": "Always"})),
+            ]),
+            "{v}"
+        );
+        s.ok(
+            v,
+            &[
+                "patch",
+                "-n",
+                n,
+                "deployment",
+                "patch-demo",
+                "--patch-file",
+                p(&tolerations),
+            ],
+        );
+        let d = get(&s, v, n, "deployment/patch-demo");
+        assert_eq!(
+            at(&d, "/spec/template/spec/tolerations"),
+            &json!([{"effect": "NoSchedule", "key": "disktype", "value": "ssd"}]),
+            "{v}"
+        );
+
+        s.kubectl_stdin(v, &["apply", "-n", n, "-f", "-"], retain);
+        let err = s.fails(
+            v,
+            &[
+                "patch",
+                "-n",
+                n,
+                "deployment",
+                "retainkeys-demo",
+                "--type",
+                "strategic",
+                "--patch-file",
+                p(&no_retain),
+            ],
+        );
+        assert!(
+            err.contains("spec.strategy.rollingUpdate: Forbidden: may not be specified when strategy `type` is 'Recreate'"),
+            "{v}: {err}"
+        );
+        s.ok(
+            v,
+            &[
+                "patch",
+                "-n",
+                n,
+                "deployment",
+                "retainkeys-demo",
+                "--type",
+                "strategic",
+                "--patch-file",
+                p(&with_retain),
+            ],
+        );
+        let d = get(&s, v, n, "deployment/retainkeys-demo");
+        assert_eq!(
+            at(&d, "/spec/strategy"),
+            &json!({"type": "Recreate"}),
+            "{v}"
+        );
+
+        // The scale subresource takes a merge patch, as on the page.
+        s.ok(
+            v,
+            &[
+                "patch",
+                "-n",
+                n,
+                "deployment",
+                "patch-demo",
+                "--subresource=scale",
+                "--type=merge",
+                "-p",
+                r#"{"spec":{"replicas":3}}"#,
+            ],
+        );
+        assert_eq!(
+            at(&get(&s, v, n, "deployment/patch-demo"), "/spec/replicas"),
+            &json!(3),
+            "{v}"
+        );
+    }
+}
