@@ -1721,3 +1721,74 @@ spec:
         );
     }
 }
+
+/// An edited Service manifest re-applied: ports merge by `port`, the
+/// assigned cluster IP and node port stay, a new port gets its own.
+#[test]
+fn apply_of_an_edited_service_keeps_assigned_addresses() {
+    let s = Server::start();
+    let svc = |ports: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  type: NodePort\n  selector: {{app: web}}\n  ports:\n{ports}"
+        )
+    };
+    for v in KUBECTL_VERSIONS {
+        let ns = format!("svc-{}", v.replace('.', "-"));
+        let n = ns.as_str();
+        s.ok(v, &["create", "namespace", n]);
+        let f = write(
+            &s,
+            "svc.yaml",
+            &svc("  - {name: http, port: 80, targetPort: 8080}\n"),
+        );
+        s.ok(v, &["apply", "-n", n, "-f", p(&f)]);
+        let before = get(&s, v, n, "service/web");
+        let f = write(
+            &s,
+            "svc.yaml",
+            &svc(
+                "  - {name: http, port: 80, targetPort: 9090}\n  - {name: https, port: 443, targetPort: 8443}\n",
+            ),
+        );
+        s.ok(v, &["apply", "-n", n, "-f", p(&f)]);
+        let after = get(&s, v, n, "service/web");
+        assert_eq!(
+            after["spec"]["clusterIP"], before["spec"]["clusterIP"],
+            "{v}"
+        );
+        let ports = after["spec"]["ports"].as_array().unwrap();
+        assert_eq!(ports.len(), 2, "{v}: {ports:?}");
+        assert_eq!(
+            (
+                &ports[0]["port"],
+                &ports[0]["targetPort"],
+                &ports[0]["nodePort"]
+            ),
+            (
+                &json!(80),
+                &json!(9090),
+                &before["spec"]["ports"][0]["nodePort"]
+            ),
+            "{v}"
+        );
+        assert_eq!(ports[1]["port"], 443, "{v}");
+        let np = ports[1]["nodePort"].as_i64().unwrap();
+        assert!(
+            (30000..=32767).contains(&np) && json!(np) != ports[0]["nodePort"],
+            "{v}"
+        );
+        // A node port another Service holds is refused.
+        let taken = ports[1]["nodePort"].clone();
+        let other = format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: other\nspec:\n  type: NodePort\n  ports:\n  - {{port: 80, nodePort: {taken}}}\n"
+        );
+        let f = write(&s, "other.yaml", &other);
+        let err = s.fails(v, &["apply", "-n", n, "-f", p(&f)]);
+        assert!(
+            err.contains(&format!(
+                "spec.ports[0].nodePort: Invalid value: {taken}: provided port is already allocated"
+            )),
+            "{v}: {err}"
+        );
+    }
+}
