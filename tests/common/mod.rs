@@ -2,6 +2,8 @@
 //! drives it with real clients.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod objects;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

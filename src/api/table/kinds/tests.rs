@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use super::super::s;
 use super::*;
 use crate::registry::resources;
 
