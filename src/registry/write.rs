@@ -604,9 +604,7 @@ impl Registry {
                 let view = self.present(def, &current);
                 let strategic = match def.custom {
                     Some(_) => Strategic::Refused,
-                    None => {
-                        Strategic::Schema(patch::schemas::root(def.group, def.version, def.kind))
-                    }
+                    None => Strategic::Schema(patch::schemas::root_of(def)),
                 };
                 let patched = apply_patch(kind, &view, body, strategic)?;
                 if !patched.is_object() {

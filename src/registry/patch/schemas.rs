@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 
 use serde_json::Value;
 
+use crate::registry::resources::ResourceDef;
 use crate::schema::{Definitions, Node};
 
 static DEFINITIONS: LazyLock<Definitions> = LazyLock::new(|| {
@@ -49,6 +50,13 @@ pub(crate) fn root_in<'a>(
 ) -> Option<Node<'a>> {
     let schema = defs.get(&definition_name(group, version, kind))?;
     Some(Node::new(defs, schema))
+}
+
+/// The schema strategic merge patch walks for objects of the built-in
+/// resource `def`. This is the one place to point at the full built-in
+/// definitions once they are served.
+pub(crate) fn root_of(def: &ResourceDef) -> Node<'static> {
+    root(def.group, def.version, def.kind)
 }
 
 /// The schema strategic merge patch walks for a built-in kind. A kind
