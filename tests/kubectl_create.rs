@@ -950,3 +950,105 @@ fn get_prints_upstream_columns() {
         assert_eq!(row_of(&rows, n)[1], "Active", "{v}");
     }
 }
+
+/// `-o wide` of nodes and events: the wide-only columns upstream adds.
+#[test]
+fn get_wide_nodes_and_events() {
+    let s = Server::start();
+    let node = r#"{"apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": "edge-1", "labels": {"node-role.kubernetes.io/worker": ""}},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}],
+            "addresses": [{"type": "InternalIP", "address": "192.0.2.7"}],
+            "nodeInfo": {"kubeletVersion": "v1.35.0", "osImage": "Debian GNU/Linux 13",
+                "kernelVersion": "6.12.0", "containerRuntimeVersion": "containerd://2.1.0",
+                "machineID": "", "systemUUID": "", "bootID": "", "kubeProxyVersion": "",
+                "operatingSystem": "linux", "architecture": "amd64"}}}"#;
+    for v in KUBECTL_VERSIONS {
+        let ns = format!("wide-{}", v.replace('.', "-"));
+        let n = ns.as_str();
+        s.ok(v, &["create", "namespace", n]);
+        if *v == KUBECTL_VERSIONS[0] {
+            let out = s.kubectl_stdin(v, &["create", "-f", "-"], node);
+            assert!(out.status.success(), "{out:?}");
+        }
+        let (h, rows) = table(&s.ok(v, &["get", "nodes", "-o", "wide"]));
+        assert_eq!(
+            h,
+            [
+                "NAME",
+                "STATUS",
+                "ROLES",
+                "AGE",
+                "VERSION",
+                "INTERNAL-IP",
+                "EXTERNAL-IP",
+                "OS-IMAGE",
+                "KERNEL-VERSION",
+                "CONTAINER-RUNTIME"
+            ],
+            "{v}"
+        );
+        let r = row_of(&rows, "edge-1");
+        assert_eq!(r[1..3], ["Ready", "worker"], "{v}");
+        assert_eq!(
+            r[4..],
+            [
+                "v1.35.0",
+                "192.0.2.7",
+                "<none>",
+                "Debian GNU/Linux 13",
+                "6.12.0",
+                "containerd://2.1.0"
+            ],
+            "{v}"
+        );
+
+        let event = format!(
+            r#"{{"apiVersion": "v1", "kind": "Event", "metadata": {{"name": "web.1", "namespace": "{n}"}},
+            "involvedObject": {{"kind": "Pod", "name": "web", "namespace": "{n}", "fieldPath": "spec.containers{{app}}"}},
+            "reason": "BackOff", "message": "Back-off restarting failed container", "type": "Warning",
+            "source": {{"component": "kubelet", "host": "edge-1"}}, "count": 3}}"#
+        );
+        let out = s.kubectl_stdin(v, &["create", "-f", "-"], &event);
+        assert!(out.status.success(), "{v}: {out:?}");
+        let (h, rows) = table(&s.ok(v, &["get", "events", "-n", n, "-o", "wide"]));
+        assert_eq!(
+            h,
+            [
+                "LAST SEEN",
+                "TYPE",
+                "REASON",
+                "OBJECT",
+                "SUBOBJECT",
+                "SOURCE",
+                "MESSAGE",
+                "FIRST SEEN",
+                "COUNT",
+                "NAME"
+            ],
+            "{v}"
+        );
+        let r = rows.first().expect("an event row");
+        assert_eq!(
+            r[1..],
+            [
+                "Warning",
+                "BackOff",
+                "pod/web",
+                "spec.containers{app}",
+                "kubelet, edge-1",
+                "Back-off restarting failed container",
+                r[7].as_str(),
+                "3",
+                "web.1"
+            ],
+            "{v}"
+        );
+        let (h, _) = table(&s.ok(v, &["get", "events", "-n", n]));
+        assert_eq!(
+            h,
+            ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
+            "{v}"
+        );
+    }
+}
