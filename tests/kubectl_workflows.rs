@@ -642,3 +642,52 @@ fn apply_of_an_edited_service_keeps_assigned_addresses() {
         );
     }
 }
+
+/// kubectl 1.27+ also prunes by ApplySet (behind KUBECTL_APPLYSET): the
+/// parent Secret, applied server-side, records the member kinds; members
+/// carry the part-of label; members left out of the manifest are pruned.
+#[test]
+fn apply_prune_by_applyset() {
+    let s = Server::start();
+    for v in KUBECTL_VERSIONS {
+        let ns = format!("applyset-{}", v.replace('.', "-"));
+        s.ok(v, &["create", "namespace", &ns]);
+        let doc = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| {
+                    format!(
+                        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {n}\ndata:\n  k: v\n"
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("---\n")
+        };
+        let env = [("KUBECTL_APPLYSET", "true")];
+        let f = write(&s, "set.yaml", &doc(&["one", "two"]));
+        let args = ["apply", "-n", &ns, "--prune", "--applyset=web", "-f", p(&f)];
+        let out = kubectl_env(&s, v, &env, &args);
+        assert!(out.status.success(), "{v}: {out:?}");
+        let parent = get(&s, v, &ns, "secret/web");
+        let id = at(&parent, "/metadata/labels/applyset.kubernetes.io~1id")
+            .as_str()
+            .expect("applyset id label")
+            .to_owned();
+        let member = get(&s, v, &ns, "configmap/two");
+        assert_eq!(
+            at(&member, "/metadata/labels/applyset.kubernetes.io~1part-of"),
+            &json!(id),
+            "{v}"
+        );
+
+        write(&s, "set.yaml", &doc(&["one"]));
+        let out = kubectl_env(&s, v, &env, &args);
+        assert!(out.status.success(), "{v}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("configmap/two pruned"),
+            "{v}: {out:?}"
+        );
+        s.fails(v, &["get", "-n", &ns, "configmap/two"]);
+        s.ok(v, &["get", "-n", &ns, "configmap/one"]);
+    }
+}
