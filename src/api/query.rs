@@ -31,7 +31,12 @@ impl Query {
     fn selectors(&self, def: &ResourceDef) -> Result<(LabelSelector, FieldSelector)> {
         Ok((
             LabelSelector::parse(self.get("labelSelector").unwrap_or(""))?,
-            FieldSelector::parse(self.get("fieldSelector").unwrap_or(""), def.group, def.kind)?,
+            FieldSelector::parse_with_fields(
+                self.get("fieldSelector").unwrap_or(""),
+                def.group,
+                def.kind,
+                &crate::registry::crd::field_labels(def),
+            )?,
         ))
     }
 

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::handlers::{Render, api_version};
 use super::query::Query;
 use crate::registry::ListResult;
+use crate::registry::crd;
 use crate::registry::resources::ResourceDef;
 
 mod kinds;
@@ -321,7 +322,11 @@ fn row(def: &ResourceDef, obj: &Value, include: Option<&str>) -> Value {
         "Object" => obj.clone(),
         _ => partial(obj),
     };
-    json!({ "cells": cells(def, obj), "object": object })
+    let cells = match def.custom {
+        Some(info) => crd::columns::cells(info, obj, |ts| age(Some(ts))),
+        None => cells(def, obj),
+    };
+    json!({ "cells": cells, "object": object })
 }
 
 fn table(
@@ -331,13 +336,16 @@ fn table(
     cont: Option<&str>,
     include: Option<&str>,
 ) -> Value {
-    let cols: Vec<Value> = columns(def)
-        .iter()
-        .map(|c| {
-            let format = if c.name == "Name" { "name" } else { "" };
-            json!({ "name": c.name, "type": c.kind, "format": format, "description": c.description, "priority": c.priority })
-        })
-        .collect();
+    let cols: Vec<Value> = match def.custom {
+        Some(info) => crd::columns::definitions(info),
+        None => columns(def)
+            .iter()
+            .map(|c| {
+                let format = if c.name == "Name" { "name" } else { "" };
+                json!({ "name": c.name, "type": c.kind, "format": format, "description": c.description, "priority": c.priority })
+            })
+            .collect(),
+    };
     let mut meta = json!({});
     if let Some(r) = rev {
         meta["resourceVersion"] = json!(r.to_string());

@@ -20,6 +20,7 @@ pub(crate) async fn bootstrap(registry: &Registry, service_ip: &str, port: u16) 
             )
             .await?;
     }
+    super::crd::load(registry);
     let services = find("", "v1", "services").ok_or_else(missing)?;
     registry
         .ensure(

@@ -145,6 +145,9 @@ impl Registry {
                 "this namespace may not be deleted",
             ));
         }
+        if def.group == "apiextensions.k8s.io" && def.kind == "CustomResourceDefinition" {
+            return self.delete_crd(def, name, &current, wopts).await;
+        }
         let pending = is_namespace || !meta::finalizers(&current).is_empty();
         if pending && meta::is_deleting(&current) {
             if is_namespace && !wopts.dry_run {
@@ -468,10 +471,7 @@ impl Registry {
                 let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
                 let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
                 let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-                let Some(def) = resources::all()
-                    .into_iter()
-                    .find(|d| d.group == group && d.version == version && d.kind == kind)
-                else {
+                let Some(def) = resources::find_kind(group, version, kind) else {
                     continue;
                 };
                 let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str);

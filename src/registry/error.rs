@@ -34,6 +34,17 @@ fn details(def: &ResourceDef, name: &str) -> Value {
     d
 }
 
+/// How Invalid messages name the kind: custom kinds always with their
+/// group (`CronTab.stable.example.com`), built-in ones as the validation
+/// module qualifies them.
+fn kind_in_messages(def: &ResourceDef) -> String {
+    if def.custom.is_some() {
+        validation::qualified_kind(def)
+    } else {
+        def.kind.to_string()
+    }
+}
+
 impl ApiError {
     pub(crate) fn new(code: u16, reason: &'static str, message: impl Into<String>) -> ApiError {
         ApiError {
@@ -127,7 +138,7 @@ impl ApiError {
             ..ApiError::new(
                 422,
                 "Invalid",
-                validation::invalid_message(def.kind, name, errs),
+                validation::invalid_message(&kind_in_messages(def), name, errs),
             )
         }
     }

@@ -166,6 +166,8 @@ impl Registry {
     pub(crate) fn present(&self, def: &ResourceDef, obj: &Arc<Value>) -> Arc<Value> {
         if def.group == "events.k8s.io" {
             Arc::new(events::to_events_v1(obj))
+        } else if def.custom.is_some() {
+            Arc::new(crd::present(def, obj))
         } else {
             obj.clone()
         }
@@ -302,7 +304,7 @@ impl Registry {
         let remaining = continue_token.as_ref().map(|_| page.remaining);
         let items = page.items.iter().map(|o| self.present(def, o)).collect();
         // events.k8s.io Events are converted, so their stored bytes do not fit.
-        let raw = if def.group == "events.k8s.io" {
+        let raw = if def.group == "events.k8s.io" || def.custom.is_some() {
             Vec::new()
         } else {
             page.raw

@@ -179,7 +179,19 @@ fn field_value(obj: &Value, path: &str) -> String {
 }
 
 impl FieldSelector {
+    #[cfg(test)]
     pub(crate) fn parse(s: &str, group: &str, kind: &str) -> Result<FieldSelector, ApiError> {
+        Self::parse_with_fields(s, group, kind, &[])
+    }
+
+    /// Like [`FieldSelector::parse`], also accepting `extra` field labels
+    /// (a custom resource's selectableFields).
+    pub(crate) fn parse_with_fields(
+        s: &str,
+        group: &str,
+        kind: &str,
+        extra: &[String],
+    ) -> Result<FieldSelector, ApiError> {
         let mut reqs = Vec::new();
         if s.trim().is_empty() {
             return Ok(FieldSelector(reqs));
@@ -200,6 +212,7 @@ impl FieldSelector {
             if k != "metadata.name"
                 && k != "metadata.namespace"
                 && !kind_fields(group, kind).contains(&k)
+                && !extra.iter().any(|e| e == k)
             {
                 return Err(ApiError::bad_request(format!(
                     "field label not supported: {k}"

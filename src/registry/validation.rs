@@ -26,10 +26,10 @@ mod volume;
 mod workloads;
 
 use format::{
-    QUANTITY_FORMAT_ERROR, is_config_map_key, is_dns1035_label, is_label_value,
-    is_path_segment_name, is_port_name, is_qualified_name, port_num_errors, quantity, range_error,
+    QUANTITY_FORMAT_ERROR, is_config_map_key, is_label_value, is_path_segment_name, is_port_name,
+    is_qualified_name, port_num_errors, quantity, range_error,
 };
-pub(crate) use format::{is_dns1123_label, is_dns1123_subdomain, parse_quantity};
+pub(crate) use format::{is_dns1035_label, is_dns1123_label, is_dns1123_subdomain, parse_quantity};
 
 /// The kinds of field error upstream reports (`field.ErrorType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -116,6 +116,9 @@ pub(super) fn decode(
     mode: FieldValidation,
     warnings: &mut Vec<String>,
 ) -> Result<Value> {
+    if def.custom.is_some() {
+        return super::crd::decode(def, body, mode, warnings);
+    }
     let name = body
         .pointer("/metadata/name")
         .and_then(Value::as_str)
@@ -161,7 +164,8 @@ pub(super) fn decode(
 }
 
 fn validate(def: &ResourceDef, obj: &Value, old: Option<&Value>) -> Result<()> {
-    let errs = validation::validate(def, obj, old);
+    let mut errs = validation::validate(def, obj, old);
+    errs.extend(super::crd::validate(def, obj, old));
     if errs.is_empty() {
         Ok(())
     } else {
@@ -171,7 +175,9 @@ fn validate(def: &ResourceDef, obj: &Value, old: Option<&Value>) -> Result<()> {
 
 /// Kinds whose generation tracks spec changes.
 fn has_generation(def: &ResourceDef, obj: &Value) -> bool {
-    def.subresources.contains(&Subresource::Status) || obj.get("spec").is_some()
+    def.subresources.contains(&Subresource::Status)
+        || obj.get("spec").is_some()
+        || def.custom.is_some()
 }
 
 /// Store key of a namespace object.
@@ -268,6 +274,7 @@ impl Registry {
         if let Some(ns) = ns.filter(|_| def.namespaced) {
             self.namespace_usable(def, ns, &name)?;
         }
+        self.custom_creatable(def)?;
         let is_events_v1 = def.group == "events.k8s.io";
         let mut obj = decode(def, &body, opts.validation, &mut warnings)?;
         if is_events_v1 {
@@ -301,6 +308,7 @@ impl Registry {
             o.remove("status");
         }
         super::defaults::apply(def, &mut obj);
+        super::crd::prepare(def, &mut obj, None, false);
         if !opts.applied {
             let requested = obj.pointer("/metadata/managedFields").cloned();
             super::apply::record_write(
@@ -336,6 +344,7 @@ impl Registry {
                     .unwrap_or_else(|| ApiError::internal("namespace check failed")),
                 (e, _) => store_error(def, &name, e),
             })?;
+        super::crd::committed(def, &stored);
         Ok(Outcome {
             object: self.present(def, &stored),
             warnings,
@@ -457,6 +466,12 @@ impl Registry {
                 let mut new = (**current).clone();
                 if let (Some(o), Some(status)) = (new.as_object_mut(), incoming.get("status")) {
                     o.insert("status".into(), status.clone());
+                } else if def.custom.is_some()
+                    && let Some(o) = new.as_object_mut()
+                {
+                    // A custom object's status is what the request says,
+                    // even when that is nothing.
+                    o.remove("status");
                 }
                 new
             }
@@ -487,7 +502,10 @@ impl Registry {
                         None => o.remove("status"),
                     };
                 }
-                if generation && meta::spec_differs(current, &new) {
+                if generation
+                    && (meta::spec_differs(current, &new)
+                        || super::crd::status_bumps_generation(def, current, &new))
+                {
                     let g = current
                         .pointer("/metadata/generation")
                         .and_then(Value::as_i64)
@@ -502,6 +520,7 @@ impl Registry {
             json!(revision_of(current).to_string()),
         );
         super::defaults::apply(def, &mut new);
+        super::crd::prepare(def, &mut new, Some(current), sub.is_some());
         if opts.applied {
             let m = meta_mut(&mut new);
             match requested {
@@ -567,6 +586,9 @@ impl Registry {
             })
             .await
             .map_err(|e| store_error(def, name, e))?;
+        if sub.is_none() {
+            super::crd::committed(def, &stored);
+        }
         Ok(Outcome {
             object: self.present(def, &stored),
             warnings: Vec::new(),
@@ -585,6 +607,7 @@ impl Registry {
         opts: &WriteOpts,
     ) -> Result<Outcome> {
         self.allow(def, "patch")?;
+        super::crd::check_patch_kind(def, kind)?;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -596,7 +619,7 @@ impl Registry {
                 .get(&key(def, ns, name))
                 .ok_or_else(|| ApiError::not_found(def, name))?;
             let result = if sub == Some(Subresource::Scale) {
-                let scale = scale_of(&current);
+                let scale = scale_of(def, &current);
                 let schema = patch::schemas::root("autoscaling", "v1", "Scale");
                 let patched = apply_patch(kind, &scale, body, Strategic::Schema(schema))?;
                 self.update_scale(def, ns, name, &patched, opts).await
@@ -686,7 +709,7 @@ impl Registry {
             .store
             .get(&key(def, ns, name))
             .ok_or_else(|| ApiError::not_found(def, name))?;
-        Ok(scale_of(&current))
+        Ok(scale_of(def, &current))
     }
 
     async fn update_scale(
@@ -725,7 +748,10 @@ impl Registry {
             _ => None,
         };
         let mut new = (*current).clone();
-        new["spec"]["replicas"] = json!(replicas);
+        match def.custom {
+            Some(info) => super::crd::set_replicas(info, &mut new, replicas),
+            None => new["spec"]["replicas"] = json!(replicas),
+        }
         let out = self
             .commit_update(
                 def,
@@ -739,7 +765,7 @@ impl Registry {
             )
             .await?;
         Ok(Outcome {
-            object: Arc::new(scale_of(&out.object)),
+            object: Arc::new(scale_of(def, &out.object)),
             warnings: out.warnings,
         })
     }
@@ -756,7 +782,10 @@ fn apply_patch(
 }
 
 /// The autoscaling/v1 Scale view of a scalable object.
-fn scale_of(obj: &Value) -> Value {
+fn scale_of(def: &ResourceDef, obj: &Value) -> Value {
+    if let Some(info) = def.custom {
+        return super::crd::scale_of(info, obj);
+    }
     let m = meta::meta(obj).cloned().unwrap_or_default();
     let mut scale_meta = serde_json::Map::new();
     for f in [

@@ -1,0 +1,362 @@
+//! `x-kubernetes-validations`: CEL rules in CRD schemas.
+//!
+//! Rules are compiled when a CRD is written (a rule that does not compile
+//! refuses the CRD with the compiler's message) and evaluated against every
+//! write of a custom object, with `self` bound to the value at the rule's
+//! node and, on update, `oldSelf` to the stored value there. Rules that use
+//! `oldSelf` (transition rules) are checked on update only, where the old
+//! value exists. Failures read like upstream's:
+//! `spec: Invalid value: "object": <message or "failed rule: <rule>">`.
+//!
+//! The expression language itself is behind [`RuleProgram`] and [`compile`],
+//! so this module does not depend on how CEL is implemented.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde_json::Value;
+
+use crate::registry::validation::{ErrorType, FieldError, go_quote};
+
+/// A compiled rule.
+pub(crate) trait RuleProgram: Send + Sync {
+    fn eval_bool(&self, vars: &[(&str, &Value)]) -> Result<bool, String>;
+    fn uses(&self, name: &str) -> bool;
+}
+
+/// Variables a rule may name.
+const VARS: &[&str] = &["self", "oldSelf"];
+
+/// Compiles a rule with the server's CEL implementation.
+///
+/// The CEL module joins the server separately; until then no rule compiles
+/// and CRDs that carry rules are refused rather than served unchecked.
+fn compile_with_engine(expr: &str) -> Result<Arc<dyn RuleProgram>, String> {
+    let _ = (expr, VARS);
+    Err("CEL expressions are not available on this server".into())
+}
+
+type Compiler = fn(&str) -> Result<Arc<dyn RuleProgram>, String>;
+
+/// Compiled rules by source text: CRDs share few distinct rules, and
+/// objects are checked far more often than CRDs are written.
+static CACHE: OnceLock<Mutex<HashMap<String, Arc<dyn RuleProgram>>>> = OnceLock::new();
+
+fn compile_cached(compiler: Compiler, expr: &str) -> Result<Arc<dyn RuleProgram>, String> {
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(p) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(expr) {
+        return Ok(p.clone());
+    }
+    let p = compiler(expr)?;
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(expr.to_string(), p.clone());
+    Ok(p)
+}
+
+/// Compiles `expr` for a schema rule.
+pub(crate) fn compile(expr: &str) -> Result<Arc<dyn RuleProgram>, String> {
+    compile_cached(compile_with_engine, expr)
+}
+
+fn text<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+/// Upstream prints a refused rule as its Go struct.
+fn go_rule(rule: &Value) -> String {
+    let ptr = |key: &str, ty: &str| match rule.get(key) {
+        Some(Value::String(s)) => format!("(*{ty})({})", go_quote(s)),
+        Some(Value::Bool(b)) => format!("(*{ty})({b})"),
+        _ => format!("(*{ty})(nil)"),
+    };
+    format!(
+        "apiextensions.ValidationRule{{Rule:{}, Message:{}, MessageExpression:{}, Reason:{}, FieldPath:{}, OptionalOldSelf:{}}}",
+        go_quote(text(rule, "rule")),
+        go_quote(text(rule, "message")),
+        go_quote(text(rule, "messageExpression")),
+        ptr("reason", "apiextensions.FieldValueErrorReason"),
+        go_quote(text(rule, "fieldPath")),
+        ptr("optionalOldSelf", "bool"),
+    )
+}
+
+const REASONS: &[&str] = &[
+    "FieldValueInvalid",
+    "FieldValueForbidden",
+    "FieldValueRequired",
+    "FieldValueDuplicate",
+];
+
+/// Checks the rules of one schema node at CRD write; `path` is the node's.
+pub(crate) fn validate_node(schema: &Value, path: &str, errs: &mut Vec<FieldError>) {
+    validate_node_with(compile, schema, path, errs);
+}
+
+fn validate_node_with(
+    compiler: fn(&str) -> Result<Arc<dyn RuleProgram>, String>,
+    schema: &Value,
+    path: &str,
+    errs: &mut Vec<FieldError>,
+) {
+    let Some(rules) = schema
+        .get("x-kubernetes-validations")
+        .and_then(Value::as_array)
+    else {
+        return;
+    };
+    for (i, rule) in rules.iter().enumerate() {
+        let p = format!("{path}.x-kubernetes-validations[{i}]");
+        let expr = text(rule, "rule");
+        if expr.trim().is_empty() {
+            errs.push(FieldError::required(&format!("{p}.rule"), ""));
+            continue;
+        }
+        if let Some(reason) = rule.get("reason").and_then(Value::as_str)
+            && !REASONS.contains(&reason)
+        {
+            errs.push(FieldError::not_supported(
+                &format!("{p}.reason"),
+                go_quote(reason),
+                REASONS,
+            ));
+        }
+        if let Err(e) = compile_cached(compiler, expr) {
+            errs.push(FieldError::invalid(
+                &p,
+                go_rule(rule),
+                &format!("compilation failed: {e}"),
+            ));
+        }
+    }
+}
+
+/// The schema type upstream names in a failed rule's message.
+fn type_of(schema: &Value) -> &str {
+    if schema
+        .get("x-kubernetes-int-or-string")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        return "int-or-string";
+    }
+    schema.get("type").and_then(Value::as_str).unwrap_or("")
+}
+
+/// Evaluates every rule of `schema` over `value` (and `old`, on update).
+/// As upstream ratchets, a rule that does not use oldSelf is not checked
+/// against a value the update left unchanged.
+pub(crate) fn check(
+    schema: &Value,
+    value: &Value,
+    old: Option<&Value>,
+    path: &str,
+    errs: &mut Vec<FieldError>,
+) {
+    check_with(compile, schema, value, old, path, errs);
+}
+
+fn check_with(
+    compiler: Compiler,
+    schema: &Value,
+    value: &Value,
+    old: Option<&Value>,
+    path: &str,
+    errs: &mut Vec<FieldError>,
+) {
+    if let Some(rules) = schema
+        .get("x-kubernetes-validations")
+        .and_then(Value::as_array)
+    {
+        for rule in rules {
+            let Ok(program) = compile_cached(compiler, text(rule, "rule")) else {
+                continue;
+            };
+            let transition = program.uses("oldSelf");
+            let result = match (transition, old) {
+                (true, None) => continue,
+                // Ratcheting: an unchanged value keeps passing.
+                (false, Some(o)) if o == value => continue,
+                (true, Some(o)) => program.eval_bool(&[("self", value), ("oldSelf", o)]),
+                (false, _) => program.eval_bool(&[("self", value)]),
+            };
+            let mut field = path.to_string();
+            let fp = text(rule, "fieldPath");
+            if !fp.is_empty() {
+                field.push_str(fp);
+            }
+            let field = field.trim_start_matches('.');
+            let field = if field.is_empty() { "<nil>" } else { field };
+            let detail = match result {
+                Ok(true) => continue,
+                Ok(false) => match text(rule, "message") {
+                    "" => format!("failed rule: {}", text(rule, "rule")),
+                    m => m.to_string(),
+                },
+                Err(e) => e,
+            };
+            let kind = match text(rule, "reason") {
+                "FieldValueForbidden" => ErrorType::Forbidden,
+                "FieldValueRequired" => ErrorType::Required,
+                "FieldValueDuplicate" => ErrorType::Duplicate,
+                _ => ErrorType::Invalid,
+            };
+            errs.push(FieldError {
+                field: field.to_string(),
+                kind,
+                value: Some(go_quote(type_of(schema))),
+                detail,
+            });
+        }
+    }
+    let child = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    match value {
+        Value::Object(map) => {
+            let props = schema.get("properties").and_then(Value::as_object);
+            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
+            for (k, v) in map {
+                if path.is_empty() && k == "metadata" {
+                    continue;
+                }
+                let old_v = old.and_then(|o| o.get(k));
+                if let Some(s) = props.and_then(|p| p.get(k)) {
+                    check_with(compiler, s, v, old_v, &child(k), errs);
+                } else if let Some(s) = additional {
+                    check_with(compiler, s, v, old_v, &format!("{path}[{k}]"), errs);
+                }
+            }
+        }
+        Value::Array(items) => {
+            let Some(s) = schema.get("items") else {
+                return;
+            };
+            // Only map lists correlate items with the old list (by key).
+            let keys: Vec<&str> = schema
+                .get("x-kubernetes-list-map-keys")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            let is_map =
+                schema.get("x-kubernetes-list-type").and_then(Value::as_str) == Some("map");
+            for (i, v) in items.iter().enumerate() {
+                let old_v = if is_map {
+                    old.and_then(Value::as_array).and_then(|olds| {
+                        olds.iter()
+                            .find(|o| keys.iter().all(|k| o.get(*k) == v.get(*k)))
+                    })
+                } else {
+                    None
+                };
+                check_with(compiler, s, v, old_v, &format!("{path}[{i}]"), errs);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A stand-in engine for the plumbing: understands `true`, `false`,
+    /// `self == oldSelf` and `has-a` (whether self has field "a").
+    struct Fake(String);
+
+    impl RuleProgram for Fake {
+        fn eval_bool(&self, vars: &[(&str, &Value)]) -> Result<bool, String> {
+            let get = |n: &str| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| *v);
+            match self.0.as_str() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                "self == oldSelf" => Ok(get("self") == get("oldSelf")),
+                "has-a" => Ok(get("self").is_some_and(|s| s.get("a").is_some())),
+                _ => Err("no such overload".into()),
+            }
+        }
+        fn uses(&self, name: &str) -> bool {
+            name == "oldSelf" && self.0.contains("oldSelf")
+        }
+    }
+
+    fn fake(expr: &str) -> Result<Arc<dyn RuleProgram>, String> {
+        match expr {
+            "true" | "false" | "self == oldSelf" | "has-a" => Ok(Arc::new(Fake(expr.into()))),
+            _ => Err(format!("ERROR: <input>:1:1: Syntax error: {expr}")),
+        }
+    }
+
+    fn schema() -> Value {
+        json!({"type": "object", "properties": {"spec": {
+            "type": "object",
+            "x-kubernetes-validations": [
+                {"rule": "has-a", "message": "a is needed"},
+                {"rule": "self == oldSelf", "message": "spec is immutable"},
+                {"rule": "false", "fieldPath": ".b", "reason": "FieldValueForbidden"}
+            ],
+            "properties": {"a": {"type": "string"}, "b": {"type": "string"}}
+        }}})
+    }
+
+    fn errors(obj: Value, old: Option<Value>) -> Vec<String> {
+        let mut errs = Vec::new();
+        check_with(fake, &schema(), &obj, old.as_ref(), "", &mut errs);
+        errs.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn failed_rules_read_like_upstream() {
+        assert_eq!(
+            errors(json!({"spec": {"b": "x"}}), None),
+            [
+                "spec: Invalid value: \"object\": a is needed",
+                "spec.b: Forbidden: failed rule: false",
+            ]
+        );
+    }
+
+    #[test]
+    fn transition_rules_run_on_update_only() {
+        let obj = json!({"spec": {"a": "x"}});
+        assert_eq!(
+            errors(obj.clone(), None),
+            ["spec.b: Forbidden: failed rule: false"]
+        );
+        assert_eq!(
+            errors(obj, Some(json!({"spec": {"a": "y"}}))),
+            [
+                "spec: Invalid value: \"object\": spec is immutable",
+                "spec.b: Forbidden: failed rule: false",
+            ]
+        );
+    }
+
+    #[test]
+    fn rules_that_do_not_compile_refuse_the_crd() {
+        let mut errs = Vec::new();
+        let node = json!({"type": "object", "x-kubernetes-validations": [{"rule": "self.x >"}, {"rule": ""}]});
+        validate_node_with(
+            fake,
+            &node,
+            "spec.versions[0].schema.openAPIV3Schema",
+            &mut errs,
+        );
+        let msgs: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            msgs,
+            [
+                "spec.versions[0].schema.openAPIV3Schema.x-kubernetes-validations[0]: Invalid value: apiextensions.ValidationRule{Rule:\"self.x >\", Message:\"\", MessageExpression:\"\", Reason:(*apiextensions.FieldValueErrorReason)(nil), FieldPath:\"\", OptionalOldSelf:(*bool)(nil)}: compilation failed: ERROR: <input>:1:1: Syntax error: self.x >",
+                "spec.versions[0].schema.openAPIV3Schema.x-kubernetes-validations[1].rule: Required value",
+            ]
+        );
+    }
+}
