@@ -654,3 +654,25 @@ fn conflicting_names_wait_until_they_are_free() {
     });
     k.ok(&["get", "crontables"]);
 }
+
+#[test]
+fn server_side_apply_follows_the_crd_schema() {
+    let s = Server::start();
+    let k = Kubectl { s: &s, v: "1.33" };
+    let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: routers.net.example.com\nspec:\n  group: net.example.com\n  scope: Namespaced\n  names: {plural: routers, singular: router, kind: Router}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n        properties:\n          spec:\n            type: object\n            properties:\n              ports:\n                type: array\n                x-kubernetes-list-type: map\n                x-kubernetes-list-map-keys: [name]\n                items:\n                  type: object\n                  required: [name]\n                  properties:\n                    name: {type: string}\n                    port: {type: integer}\n";
+    let out = k.apply(crd, &["--server-side"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let one = "apiVersion: net.example.com/v1\nkind: Router\nmetadata:\n  name: r\nspec:\n  ports:\n  - {name: http, port: 80}\n";
+    let two = "apiVersion: net.example.com/v1\nkind: Router\nmetadata:\n  name: r\nspec:\n  ports:\n  - {name: https, port: 443}\n";
+    for (manager, body) in [("one", one), ("two", two)] {
+        let field_manager = format!("--field-manager={manager}");
+        let out = k.apply(body, &["--server-side", &field_manager]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    // A map list: each manager's item stays, keyed by name.
+    let router = k.json(&["get", "router", "r"]);
+    assert_eq!(
+        router["spec"]["ports"],
+        serde_json::json!([{"name": "http", "port": 80}, {"name": "https", "port": 443}])
+    );
+}

@@ -183,6 +183,14 @@ fn built_for(def: &ResourceDef) -> Option<Built> {
 
 /// The schema of objects of `def`, or `None` for the deduced schema.
 pub(crate) fn lookup(def: &ResourceDef) -> Option<Node<'static>> {
+    // Custom resources are walked by their CRD's structural schema.
+    if let Some(schema) = def.custom.and_then(|c| c.schema.as_ref()) {
+        static NO_DEFINITIONS: OnceLock<crate::schema::Definitions> = OnceLock::new();
+        return Some(Node::new(
+            NO_DEFINITIONS.get_or_init(Default::default),
+            schema,
+        ));
+    }
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let key = (def.group.to_string(), def.kind.to_string());
