@@ -70,6 +70,7 @@ spec:
     - name: v1beta1
       served: true
       storage: false
+      deprecated: true
       schema:
         openAPIV3Schema:
           type: object
@@ -368,6 +369,20 @@ fn versions_columns_scale_status_and_categories() {
         assert_eq!(beta["apiVersion"], "stable.example.com/v1beta1");
         assert_eq!(beta["metadata"]["uid"], v1["metadata"]["uid"]);
         assert_eq!(beta["spec"], v1["spec"]);
+        // The deprecated version warns on every request.
+        let cache = k.cache();
+        let out = s.kubectl(
+            v,
+            &k.args(&["get", "crontabs.v1beta1.stable.example.com"], &cache),
+        );
+        assert!(out.status.success());
+        assert!(
+            stderr(&out).contains(
+                "Warning: stable.example.com/v1beta1 CronTab is deprecated; use stable.example.com/v1 CronTab"
+            ),
+            "{}",
+            stderr(&out)
+        );
 
         // Re-applying sends a merge patch; strategic merge is refused.
         let changed = CRONTAB.replace("my-awesome-cron-image", "my-other-image");

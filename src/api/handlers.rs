@@ -109,6 +109,10 @@ pub(crate) fn render_of(headers: &axum::http::HeaderMap) -> Render {
 }
 
 pub(crate) async fn resource(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    // Every request to a deprecated custom resource version is warned.
+    let deprecation = parse_target(req.uri().path())
+        .ok()
+        .and_then(|t| crate::registry::crd::deprecation_warning(t.def));
     let result = if req.method() == Method::GET {
         handle(state, req).await
     } else {
@@ -119,9 +123,13 @@ pub(crate) async fn resource(State(state): State<Arc<AppState>>, req: Request) -
             Err(e) => Err(ApiError::internal(format!("request handler failed: {e}"))),
         }
     };
-    match result {
+    let resp = match result {
         Ok(resp) => resp,
         Err(e) => status_response(&e),
+    };
+    match deprecation {
+        Some(w) => with_warnings(resp, &[w.to_string()]),
+        None => resp,
     }
 }
 

@@ -40,6 +40,8 @@ pub(crate) struct CustomInfo {
     pub(crate) conversion: Conversion,
     /// `selectableFields` JSONPaths (field selectors beyond name/namespace).
     pub(crate) selectable_fields: Vec<String>,
+    /// The warning every request to a deprecated version gets.
+    pub(crate) deprecation: Option<String>,
 }
 
 /// JSONPaths of the scale subresource (`.spec.replicas` and so on).
@@ -149,6 +151,7 @@ fn resource_defs(crd: &Value) -> Vec<ResourceDef> {
                     .filter_map(|f| f.get("jsonPath").and_then(Value::as_str))
                     .map(String::from)
                     .collect(),
+                deprecation: deprecation(crd, v),
             };
             ResourceDef {
                 group,
@@ -166,6 +169,44 @@ fn resource_defs(crd: &Value) -> Vec<ResourceDef> {
             }
         })
         .collect()
+}
+
+/// Upstream's warning for a deprecated version: its deprecationWarning, or
+/// `<group>/<version> <Kind> is deprecated`, naming the most preferred
+/// served, not deprecated version that ranks above it.
+fn deprecation(crd: &Value, version: &Value) -> Option<String> {
+    if version.get("deprecated").and_then(Value::as_bool) != Some(true) {
+        return None;
+    }
+    if let Some(w) = version.get("deprecationWarning").and_then(Value::as_str) {
+        return Some(w.to_string());
+    }
+    let group = str_at(crd, "/spec/group");
+    let kind = str_at(crd, "/spec/names/kind");
+    let name = str_at(version, "/name");
+    let mut msg = format!("{group}/{name} {kind} is deprecated");
+    let mut newer: Vec<&str> = crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|v| {
+            v.get("served").and_then(Value::as_bool) == Some(true)
+                && v.get("deprecated").and_then(Value::as_bool) != Some(true)
+                && version_priority(str_at(v, "/name")) < version_priority(name)
+        })
+        .map(|v| str_at(v, "/name"))
+        .collect();
+    newer.sort_by_key(|v| version_priority(v));
+    if let Some(v) = newer.first() {
+        msg.push_str(&format!("; use {group}/{v} {kind}"));
+    }
+    Some(msg)
+}
+
+/// The deprecation warning of a custom resource version, if any.
+pub(crate) fn deprecation_warning(def: &ResourceDef) -> Option<&'static str> {
+    def.custom.and_then(|c| c.deprecation.as_deref())
 }
 
 /// Upstream's "kube-aware" version order as a sort key: GA before beta
@@ -542,6 +583,7 @@ mod tests {
             columns: Vec::new(),
             conversion,
             selectable_fields: Vec::new(),
+            deprecation: None,
         };
         let mut def = ResourceDef::new(
             "stable.example.com",
