@@ -691,3 +691,83 @@ fn server_side_apply_follows_the_crd_schema() {
         serde_json::json!([{"name": "http", "port": 80}, {"name": "https", "port": 443}])
     );
 }
+
+const RULES_CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: scalers.stable.example.com
+spec:
+  group: stable.example.com
+  scope: Namespaced
+  names: {plural: scalers, singular: scaler, kind: Scaler}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            x-kubernetes-validations:
+            - rule: "self.minReplicas <= self.replicas"
+              message: "replicas should be greater than or equal to minReplicas."
+            - rule: "self.replicas <= self.maxReplicas"
+              message: "replicas should be smaller than or equal to maxReplicas."
+            properties:
+              minReplicas: {type: integer}
+              replicas: {type: integer}
+              maxReplicas: {type: integer}
+              name:
+                type: string
+                x-kubernetes-validations:
+                - rule: "self == oldSelf"
+                  message: "Value is immutable"
+"#;
+
+#[test]
+fn validation_rules_are_enforced() {
+    let s = Server::start();
+    let k = Kubectl { s: &s, v: "1.33" };
+    let out = k.apply(RULES_CRD, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let obj = |replicas: u32, name: &str| {
+        format!(
+            "apiVersion: stable.example.com/v1\nkind: Scaler\nmetadata:\n  name: s\nspec:\n  minReplicas: 0\n  replicas: {replicas}\n  maxReplicas: 10\n  name: {name}\n"
+        )
+    };
+    let err = stderr(&k.apply(&obj(20, "a"), &[]));
+    assert!(
+        err.contains(r#"spec: Invalid value: "object": replicas should be smaller than or equal to maxReplicas."#),
+        "{err}"
+    );
+    assert!(!k.succeeds(&["get", "scaler", "s"]));
+    let out = k.apply(&obj(5, "a"), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A transition rule holds on update only.
+    let err = stderr(&k.apply(&obj(5, "b"), &[]));
+    assert!(
+        err.contains(r#"spec.name: Invalid value: "string": Value is immutable"#),
+        "{err}"
+    );
+    let out = k.apply(&obj(6, "a"), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // A rule that does not compile refuses the CRD.
+    let bad = RULES_CRD
+        .replace("scalers", "badscalers")
+        .replace("scaler,", "badscaler,")
+        .replace("Scaler}", "BadScaler}")
+        .replace("self.replicas <= self.maxReplicas", "self.replicas <=");
+    let err = stderr(&k.apply(&bad, &[]));
+    assert!(
+        err.contains("spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[1]: Invalid value: apiextensions.ValidationRule{Rule:\"self.replicas <=\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("compilation failed: ERROR: <input>:1:"),
+        "{err}"
+    );
+}

@@ -8,8 +8,10 @@
 //! value exists. Failures read like upstream's:
 //! `spec: Invalid value: "object": <message or "failed rule: <rule>">`.
 //!
-//! The expression language itself is behind [`RuleProgram`] and [`compile`],
-//! so this module does not depend on how CEL is implemented.
+//! A failed rule's message is its `messageExpression` when that evaluates
+//! to a non-blank string, else its `message`, else `failed rule: <rule>`.
+//! The expression language is `crate::cel`, behind [`RuleProgram`] so the
+//! plumbing is tested with a stand-in.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -18,22 +20,39 @@ use serde_json::Value;
 
 use crate::registry::validation::{ErrorType, FieldError, go_quote};
 
-/// A compiled rule.
+/// A compiled rule (or message expression).
 pub(crate) trait RuleProgram: Send + Sync {
     fn eval_bool(&self, vars: &[(&str, &Value)]) -> Result<bool, String>;
+    fn eval_string(&self, vars: &[(&str, &Value)]) -> Result<String, String>;
     fn uses(&self, name: &str) -> bool;
+}
+
+impl RuleProgram for crate::cel::Program {
+    fn eval_bool(&self, vars: &[(&str, &Value)]) -> Result<bool, String> {
+        crate::cel::Program::eval_bool(self, vars).map_err(|e| e.message)
+    }
+
+    fn eval_string(&self, vars: &[(&str, &Value)]) -> Result<String, String> {
+        match self.eval(vars).map_err(|e| e.message)? {
+            crate::cel::Value::String(s) => Ok(s.to_string()),
+            other => Err(format!(
+                "messageExpression must evaluate to a string, got {}",
+                other.type_name()
+            )),
+        }
+    }
+
+    fn uses(&self, name: &str) -> bool {
+        crate::cel::Program::uses(self, name)
+    }
 }
 
 /// Variables a rule may name.
 const VARS: &[&str] = &["self", "oldSelf"];
 
 /// Compiles a rule with the server's CEL implementation.
-///
-/// The CEL module joins the server separately; until then no rule compiles
-/// and CRDs that carry rules are refused rather than served unchecked.
 fn compile_with_engine(expr: &str) -> Result<Arc<dyn RuleProgram>, String> {
-    let _ = (expr, VARS);
-    Err("CEL expressions are not available on this server".into())
+    crate::cel::compile(expr, VARS).map(|p| Arc::new(p) as Arc<dyn RuleProgram>)
 }
 
 type Compiler = fn(&str) -> Result<Arc<dyn RuleProgram>, String>;
@@ -42,22 +61,19 @@ type Compiler = fn(&str) -> Result<Arc<dyn RuleProgram>, String>;
 /// objects are checked far more often than CRDs are written.
 static CACHE: OnceLock<Mutex<HashMap<String, Arc<dyn RuleProgram>>>> = OnceLock::new();
 
-fn compile_cached(compiler: Compiler, expr: &str) -> Result<Arc<dyn RuleProgram>, String> {
+/// Compiles `expr` for a schema rule (with `self` and `oldSelf` in scope),
+/// once per distinct expression.
+pub(crate) fn compile(expr: &str) -> Result<Arc<dyn RuleProgram>, String> {
     let cache = CACHE.get_or_init(Default::default);
     if let Some(p) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(expr) {
         return Ok(p.clone());
     }
-    let p = compiler(expr)?;
+    let p = compile_with_engine(expr)?;
     cache
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(expr.to_string(), p.clone());
     Ok(p)
-}
-
-/// Compiles `expr` for a schema rule.
-pub(crate) fn compile(expr: &str) -> Result<Arc<dyn RuleProgram>, String> {
-    compile_cached(compile_with_engine, expr)
 }
 
 fn text<'a>(v: &'a Value, key: &str) -> &'a str {
@@ -122,13 +138,39 @@ fn validate_node_with(
                 REASONS,
             ));
         }
-        if let Err(e) = compile_cached(compiler, expr) {
+        if let Err(e) = compiler(expr) {
             errs.push(FieldError::invalid(
                 &p,
                 go_rule(rule),
                 &format!("compilation failed: {e}"),
             ));
         }
+        let message_expr = text(rule, "messageExpression");
+        if !message_expr.trim().is_empty()
+            && let Err(e) = compiler(message_expr)
+        {
+            errs.push(FieldError::invalid(
+                &p,
+                go_rule(rule),
+                &format!("messageExpression compilation failed: {e}"),
+            ));
+        }
+    }
+}
+
+/// The message of a failed rule.
+fn failure_message(compiler: Compiler, rule: &Value, vars: &[(&str, &Value)]) -> String {
+    let expr = text(rule, "messageExpression");
+    if !expr.trim().is_empty()
+        && let Ok(p) = compiler(expr)
+        && let Ok(m) = p.eval_string(vars)
+        && !m.trim().is_empty()
+    {
+        return m;
+    }
+    match text(rule, "message") {
+        "" => format!("failed rule: {}", text(rule, "rule")),
+        m => m.to_string(),
     }
 }
 
@@ -170,17 +212,18 @@ fn check_with(
         .and_then(Value::as_array)
     {
         for rule in rules {
-            let Ok(program) = compile_cached(compiler, text(rule, "rule")) else {
+            let Ok(program) = compiler(text(rule, "rule")) else {
                 continue;
             };
             let transition = program.uses("oldSelf");
-            let result = match (transition, old) {
+            let vars: Vec<(&str, &Value)> = match (transition, old) {
                 (true, None) => continue,
                 // Ratcheting: an unchanged value keeps passing.
                 (false, Some(o)) if o == value => continue,
-                (true, Some(o)) => program.eval_bool(&[("self", value), ("oldSelf", o)]),
-                (false, _) => program.eval_bool(&[("self", value)]),
+                (true, Some(o)) => vec![("self", value), ("oldSelf", o)],
+                (false, _) => vec![("self", value)],
             };
+            let result = program.eval_bool(&vars);
             let mut field = path.to_string();
             let fp = text(rule, "fieldPath");
             if !fp.is_empty() {
@@ -190,11 +233,8 @@ fn check_with(
             let field = if field.is_empty() { "<nil>" } else { field };
             let detail = match result {
                 Ok(true) => continue,
-                Ok(false) => match text(rule, "message") {
-                    "" => format!("failed rule: {}", text(rule, "rule")),
-                    m => m.to_string(),
-                },
-                Err(e) => e,
+                Ok(false) => failure_message(compiler, rule, &vars),
+                Err(e) => format!("{e} evaluating rule: {}", text(rule, "rule")),
             };
             let kind = match text(rule, "reason") {
                 "FieldValueForbidden" => ErrorType::Forbidden,
@@ -283,6 +323,10 @@ mod tests {
                 _ => Err("no such overload".into()),
             }
         }
+        fn eval_string(&self, _vars: &[(&str, &Value)]) -> Result<String, String> {
+            Err("no such overload".into())
+        }
+
         fn uses(&self, name: &str) -> bool {
             name == "oldSelf" && self.0.contains("oldSelf")
         }
@@ -357,6 +401,85 @@ mod tests {
                 "spec.versions[0].schema.openAPIV3Schema.x-kubernetes-validations[0]: Invalid value: apiextensions.ValidationRule{Rule:\"self.x >\", Message:\"\", MessageExpression:\"\", Reason:(*apiextensions.FieldValueErrorReason)(nil), FieldPath:\"\", OptionalOldSelf:(*bool)(nil)}: compilation failed: ERROR: <input>:1:1: Syntax error: self.x >",
                 "spec.versions[0].schema.openAPIV3Schema.x-kubernetes-validations[1].rule: Required value",
             ]
+        );
+    }
+}
+
+#[cfg(test)]
+mod cel_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn errors(schema: &Value, obj: &Value, old: Option<&Value>) -> Vec<String> {
+        let mut errs = Vec::new();
+        check(schema, obj, old, "", &mut errs);
+        errs.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn rules_evaluate_with_cel() {
+        let schema = json!({"type": "object", "properties": {"spec": {
+            "type": "object",
+            "x-kubernetes-validations": [
+                {"rule": "self.minReplicas <= self.replicas", "message": "replicas should be greater than or equal to minReplicas"},
+                {"rule": "self.replicas <= 10", "messageExpression": "'replicas ' + string(self.replicas) + ' is too many'"},
+                {"rule": "self.replicas >= oldSelf.replicas", "message": "replicas may not decrease"}
+            ],
+            "properties": {"replicas": {"type": "integer"}, "minReplicas": {"type": "integer"}}
+        }}});
+        assert!(
+            errors(
+                &schema,
+                &json!({"spec": {"replicas": 3, "minReplicas": 1}}),
+                None
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            errors(
+                &schema,
+                &json!({"spec": {"replicas": 11, "minReplicas": 12}}),
+                None
+            ),
+            [
+                "spec: Invalid value: \"object\": replicas should be greater than or equal to minReplicas",
+                "spec: Invalid value: \"object\": replicas 11 is too many",
+            ]
+        );
+        assert_eq!(
+            errors(
+                &schema,
+                &json!({"spec": {"replicas": 2, "minReplicas": 1}}),
+                Some(&json!({"spec": {"replicas": 3, "minReplicas": 1}}))
+            ),
+            ["spec: Invalid value: \"object\": replicas may not decrease"]
+        );
+        // A rule that cannot be evaluated says why.
+        let errs = errors(&schema, &json!({"spec": {"replicas": 3}}), None);
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].starts_with("spec: Invalid value: \"object\": no such key: minReplicas evaluating rule: self.minReplicas <= self.replicas"),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn rules_compile_at_crd_write() {
+        let mut errs = Vec::new();
+        validate_node(
+            &json!({"type": "object", "x-kubernetes-validations": [{"rule": "self.a >"}]}),
+            "spec.versions[0].schema.openAPIV3Schema",
+            &mut errs,
+        );
+        assert_eq!(errs.len(), 1);
+        let msg = errs[0].to_string();
+        assert!(
+            msg.starts_with("spec.versions[0].schema.openAPIV3Schema.x-kubernetes-validations[0]: Invalid value: apiextensions.ValidationRule{Rule:\"self.a >\""),
+            "{msg}"
+        );
+        assert!(
+            msg.contains(": compilation failed: ERROR: <input>:1:"),
+            "{msg}"
         );
     }
 }
