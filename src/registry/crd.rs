@@ -301,6 +301,23 @@ pub(crate) fn decode(
     let Some(schema) = def.custom.and_then(|c| c.schema.as_ref()) else {
         return Ok(body.clone());
     };
+    // metadata is ObjectMeta whatever the schema says: its types are checked
+    // as the typed decoder checks them.
+    if let Some(m) = body.get("metadata") {
+        let checked: std::result::Result<
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+            _,
+        > = serde_path_to_error::deserialize(m);
+        if let Err(e) = checked {
+            return Err(ApiError::bad_request(format!(
+                "{kind} in version \"{v}\" cannot be handled as a {kind}: metadata.{path}: {err}",
+                kind = def.kind,
+                v = def.version,
+                path = e.path(),
+                err = e.inner(),
+            )));
+        }
+    }
     let mut obj = body.clone();
     let mut unknown = Vec::new();
     values::prune(schema, &mut obj, "", true, &mut unknown);
