@@ -298,9 +298,6 @@ pub(crate) fn decode(
     mode: FieldValidation,
     warnings: &mut Vec<String>,
 ) -> Result<Value> {
-    let Some(schema) = def.custom.and_then(|c| c.schema.as_ref()) else {
-        return Ok(body.clone());
-    };
     // metadata is ObjectMeta whatever the schema says: its types are checked
     // as the typed decoder checks them.
     if let Some(m) = body.get("metadata") {
@@ -320,7 +317,9 @@ pub(crate) fn decode(
     }
     let mut obj = body.clone();
     let mut unknown = Vec::new();
-    values::prune(schema, &mut obj, "", true, &mut unknown);
+    if let Some(schema) = def.custom.and_then(|c| c.schema.as_ref()) {
+        values::prune(schema, &mut obj, "", true, &mut unknown);
+    }
     if !unknown.is_empty() {
         let msgs: Vec<String> = unknown
             .iter()
@@ -651,6 +650,28 @@ mod tests {
         // Reads and writes at the storage version need no conversion.
         let mut same = json!({"apiVersion": "stable.example.com/v1", "kind": "CronTab"});
         assert!(to_storage(&def, &mut same).is_ok());
+    }
+
+    #[test]
+    fn decoding_checks_metadata_types_and_reports_unknown_fields() {
+        let def = def_with(Conversion::None);
+        let bad = json!({"apiVersion": "stable.example.com/v1beta1", "kind": "CronTab",
+            "metadata": {"name": "x", "labels": {"a": 1}}});
+        let err = decode(&def, &bad, FieldValidation::Strict, &mut Vec::new()).unwrap_err();
+        assert_eq!(err.code, 400);
+        assert!(
+            err.message.starts_with(
+                "CronTab in version \"v1beta1\" cannot be handled as a CronTab: metadata.labels.a: "
+            ),
+            "{}",
+            err.message
+        );
+        // Without a schema nothing is pruned; the object is stored at v1.
+        let ok = json!({"apiVersion": "stable.example.com/v1beta1", "kind": "CronTab",
+            "metadata": {"name": "x"}, "spec": {"any": 1}});
+        let stored = decode(&def, &ok, FieldValidation::Strict, &mut Vec::new()).unwrap();
+        assert_eq!(stored["apiVersion"], "stable.example.com/v1");
+        assert_eq!(stored["spec"]["any"], 1);
     }
 
     #[test]
