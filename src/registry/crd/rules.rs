@@ -20,20 +20,32 @@ use serde_json::Value;
 
 use crate::registry::validation::{ErrorType, FieldError, go_quote};
 
-/// A compiled rule (or message expression).
+/// A compiled rule (or message expression). Variables come with the
+/// schema of their value, which decides their CEL types.
 pub(crate) trait RuleProgram: Send + Sync {
-    fn eval_bool(&self, vars: &[(&str, &Value)]) -> Result<bool, String>;
-    fn eval_string(&self, vars: &[(&str, &Value)]) -> Result<String, String>;
+    fn eval_bool(&self, schema: &Value, vars: &[(&str, &Value)]) -> Result<bool, String>;
+    fn eval_string(&self, schema: &Value, vars: &[(&str, &Value)]) -> Result<String, String>;
     fn uses(&self, name: &str) -> bool;
 }
 
+/// A JSON value as CEL sees it under its schema (timestamps, durations,
+/// bytes, doubles and list types as upstream types them).
+fn to_cel(schema: &Value, v: &Value) -> crate::cel::Value {
+    static NO_DEFINITIONS: OnceLock<crate::schema::Definitions> = OnceLock::new();
+    let node = crate::schema::Node::new(NO_DEFINITIONS.get_or_init(Default::default), schema);
+    crate::cel::typed::from_json_with_schema(Some(node), v)
+}
+
 impl RuleProgram for crate::cel::Program {
-    fn eval_bool(&self, vars: &[(&str, &Value)]) -> Result<bool, String> {
-        crate::cel::Program::eval_bool(self, vars).map_err(|e| e.message)
+    fn eval_bool(&self, schema: &Value, vars: &[(&str, &Value)]) -> Result<bool, String> {
+        match self.eval_cel(schema, vars)? {
+            crate::cel::Value::Bool(b) => Ok(b),
+            other => Err(format!("expected bool, got {}", other.type_name())),
+        }
     }
 
-    fn eval_string(&self, vars: &[(&str, &Value)]) -> Result<String, String> {
-        match self.eval(vars).map_err(|e| e.message)? {
+    fn eval_string(&self, schema: &Value, vars: &[(&str, &Value)]) -> Result<String, String> {
+        match self.eval_cel(schema, vars)? {
             crate::cel::Value::String(s) => Ok(s.to_string()),
             other => Err(format!(
                 "messageExpression must evaluate to a string, got {}",
@@ -44,6 +56,31 @@ impl RuleProgram for crate::cel::Program {
 
     fn uses(&self, name: &str) -> bool {
         crate::cel::Program::uses(self, name)
+    }
+}
+
+/// Binds the variables a program uses, typed by the schema, and runs it.
+trait EvalCel {
+    fn eval_cel(
+        &self,
+        schema: &Value,
+        vars: &[(&str, &Value)],
+    ) -> Result<crate::cel::Value, String>;
+}
+
+impl EvalCel for crate::cel::Program {
+    fn eval_cel(
+        &self,
+        schema: &Value,
+        vars: &[(&str, &Value)],
+    ) -> Result<crate::cel::Value, String> {
+        let bound: Vec<(&str, crate::cel::Value)> = vars
+            .iter()
+            .filter(|(name, _)| self.uses(name))
+            .map(|(name, v)| (*name, to_cel(schema, v)))
+            .collect();
+        self.eval_values(&bound, crate::cel::COST_LIMIT)
+            .map_err(|e| e.message)
     }
 }
 
@@ -159,11 +196,16 @@ fn validate_node_with(
 }
 
 /// The message of a failed rule.
-fn failure_message(compiler: Compiler, rule: &Value, vars: &[(&str, &Value)]) -> String {
+fn failure_message(
+    compiler: Compiler,
+    schema: &Value,
+    rule: &Value,
+    vars: &[(&str, &Value)],
+) -> String {
     let expr = text(rule, "messageExpression");
     if !expr.trim().is_empty()
         && let Ok(p) = compiler(expr)
-        && let Ok(m) = p.eval_string(vars)
+        && let Ok(m) = p.eval_string(schema, vars)
         && !m.trim().is_empty()
     {
         return m;
@@ -223,7 +265,7 @@ fn check_with(
                 (true, Some(o)) => vec![("self", value), ("oldSelf", o)],
                 (false, _) => vec![("self", value)],
             };
-            let result = program.eval_bool(&vars);
+            let result = program.eval_bool(schema, &vars);
             let mut field = path.to_string();
             let fp = text(rule, "fieldPath");
             if !fp.is_empty() {
@@ -233,7 +275,7 @@ fn check_with(
             let field = if field.is_empty() { "<nil>" } else { field };
             let detail = match result {
                 Ok(true) => continue,
-                Ok(false) => failure_message(compiler, rule, &vars),
+                Ok(false) => failure_message(compiler, schema, rule, &vars),
                 Err(e) => format!("{e} evaluating rule: {}", text(rule, "rule")),
             };
             let kind = match text(rule, "reason") {
@@ -313,7 +355,7 @@ mod tests {
     struct Fake(String);
 
     impl RuleProgram for Fake {
-        fn eval_bool(&self, vars: &[(&str, &Value)]) -> Result<bool, String> {
+        fn eval_bool(&self, _schema: &Value, vars: &[(&str, &Value)]) -> Result<bool, String> {
             let get = |n: &str| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| *v);
             match self.0.as_str() {
                 "true" => Ok(true),
@@ -323,7 +365,7 @@ mod tests {
                 _ => Err("no such overload".into()),
             }
         }
-        fn eval_string(&self, _vars: &[(&str, &Value)]) -> Result<String, String> {
+        fn eval_string(&self, _schema: &Value, _vars: &[(&str, &Value)]) -> Result<String, String> {
             Err("no such overload".into())
         }
 
@@ -460,6 +502,36 @@ mod cel_tests {
         assert!(
             errs[0].starts_with("spec: Invalid value: \"object\": no such key: minReplicas evaluating rule: self.minReplicas <= self.replicas"),
             "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn date_times_and_durations_are_typed_by_format() {
+        let schema = json!({"type": "object", "properties": {"spec": {
+            "type": "object",
+            "x-kubernetes-validations": [
+                {"rule": "self.end > self.start", "message": "end must follow start"},
+                {"rule": "self.timeout < duration('1h')", "message": "timeout too long"}
+            ],
+            "properties": {
+                "start": {"type": "string", "format": "date-time"},
+                "end": {"type": "string", "format": "date-time"},
+                "timeout": {"type": "string", "format": "duration"}
+            }
+        }}});
+        // Compared as instants: 10:30+01:00 is before 10:00Z, though its
+        // text sorts after it.
+        let ok = json!({"spec": {"start": "2024-01-01T10:00:00Z", "end": "2024-01-01T10:30:00+01:00", "timeout": "30m"}});
+        assert_eq!(
+            errors(&schema, &ok, None),
+            ["spec: Invalid value: \"object\": end must follow start"]
+        );
+        let ok = json!({"spec": {"start": "2024-01-01T10:00:00Z", "end": "2024-01-01T12:30:00+01:00", "timeout": "30m"}});
+        assert!(errors(&schema, &ok, None).is_empty());
+        let long = json!({"spec": {"start": "2024-01-01T10:00:00Z", "end": "2024-01-01T12:30:00+01:00", "timeout": "2h"}});
+        assert_eq!(
+            errors(&schema, &long, None),
+            ["spec: Invalid value: \"object\": timeout too long"]
         );
     }
 
