@@ -13,6 +13,7 @@ mod conditions;
 pub(crate) mod defaults;
 mod expr;
 mod matching;
+pub(crate) mod validation;
 mod webhook;
 
 use std::sync::Arc;

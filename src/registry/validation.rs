@@ -718,6 +718,10 @@ pub(crate) fn validate(def: &ResourceDef, obj: &Value, old: Option<&Value>) -> V
         ("coordination.k8s.io", "Lease") => other::lease(obj, e),
         ("autoscaling", "HorizontalPodAutoscaler") => other::hpa(obj, e),
         ("policy", "PodDisruptionBudget") => other::pdb(obj, e),
+        (
+            "admissionregistration.k8s.io",
+            kind @ ("ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration"),
+        ) => crate::admission::validation::webhook_configuration(kind, obj, old, e),
         ("apiextensions.k8s.io", "CustomResourceDefinition")
         | ("apiregistration.k8s.io", "APIService")
             if old.is_none() =>
