@@ -1020,3 +1020,512 @@ fn service_webhook_is_reached_through_endpoints() {
         "{err}"
     );
 }
+
+#[test]
+fn match_conditions_choose_webhook_calls() {
+    let s = common::Server::start();
+    let hook = Hook::start(|_| json!({"allowed": false, "status": {"message": "conditions held"}}));
+    let conditions = json!({"matchConditions": [
+        {"name": "checked-only", "expression": "object.metadata.name.startsWith('checked-')"},
+        {"name": "admin-only", "expression": "request.userInfo.username == 'sovedge-admin'"},
+    ]});
+    apply(
+        &s,
+        &configuration(
+            "ValidatingWebhookConfiguration",
+            "conditions",
+            vec![webhook(
+                "conditions.example.com",
+                hook.client_config(),
+                &["CREATE"],
+                conditions,
+            )],
+        ),
+    );
+    for v in common::KUBECTL_VERSIONS {
+        let err = s.fails(v, &["create", "configmap", &format!("checked-{v}")]);
+        assert!(
+            err.contains(
+                "admission webhook \"conditions.example.com\" denied the request: conditions held"
+            ),
+            "kubectl {v}: {err}"
+        );
+        s.ok(v, &["create", "configmap", &format!("unchecked-{v}")]);
+    }
+    assert_eq!(
+        hook.requests().len(),
+        2,
+        "called only where both conditions held"
+    );
+
+    // A condition that fails to evaluate: Fail refuses as Forbidden, Ignore skips.
+    let broken = |policy: &str| {
+        configuration(
+            "ValidatingWebhookConfiguration",
+            "conditions",
+            vec![webhook(
+                "conditions.example.com",
+                hook.client_config(),
+                &["CREATE"],
+                json!({"failurePolicy": policy, "matchConditions": [
+                    {"name": "needs-key", "expression": "object.data.wanted == 'x'"},
+                ]}),
+            )],
+        )
+    };
+    apply(&s, &broken("Fail"));
+    let api = Api::new(&s);
+    let r = api.call(
+        "POST",
+        CMS,
+        Some(&common::json(&config_map("cond-error", json!({})))),
+    );
+    assert_eq!(r.code, 403, "{}", r.body);
+    assert_eq!(r.body["reason"], "Forbidden");
+    assert_eq!(
+        r.body["message"],
+        "configmaps \"cond-error\" is forbidden: expression 'object.data.wanted == 'x'' resulted in error: no such key: wanted"
+    );
+    apply(&s, &broken("Ignore"));
+    let r = api.call(
+        "POST",
+        CMS,
+        Some(&common::json(&config_map("cond-error", json!({})))),
+    );
+    assert_eq!(r.code, 201, "{}", r.body);
+
+    // Conditions are compiled when the configuration is written.
+    let out = s.kubectl_stdin(
+        "1.33",
+        &["apply", "-f", "-"],
+        &configuration(
+            "ValidatingWebhookConfiguration",
+            "bad-conditions",
+            vec![webhook(
+                "bad.example.com",
+                hook.client_config(),
+                &["CREATE"],
+                json!({"matchConditions": [{"name": "syntax", "expression": "object.metadata.name =="}]}),
+            )],
+        ),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("webhooks[0].matchConditions[0].expression: Invalid value: \"object.metadata.name ==\": compilation failed: ERROR: <input>:1:"),
+        "{err}"
+    );
+}
+
+/// The replica-limit policy of upstream's ValidatingAdmissionPolicy
+/// documentation, bound to namespaces labelled `environment: test`.
+fn replica_policy(validation: Value, actions: &[&str]) -> String {
+    let policy = json!({
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": "demo-policy.example.com"},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {"resourceRules": [{
+                "apiGroups": ["apps"], "apiVersions": ["v1"],
+                "operations": ["CREATE", "UPDATE"], "resources": ["deployments"],
+            }]},
+            "validations": [validation],
+        },
+    });
+    let binding = json!({
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": "demo-binding-test.example.com"},
+        "spec": {
+            "policyName": "demo-policy.example.com",
+            "validationActions": actions,
+            "matchResources": {"namespaceSelector": {"matchLabels": {"environment": "test"}}},
+        },
+    });
+    format!("{policy}\n---\n{binding}")
+}
+
+fn test_namespaces(s: &common::Server) {
+    s.ok("1.33", &["create", "namespace", "test"]);
+    s.ok("1.33", &["label", "namespace", "test", "environment=test"]);
+    s.ok("1.33", &["create", "namespace", "prod"]);
+}
+
+#[test]
+fn policy_denies_too_many_replicas_with_upstream_message() {
+    let s = common::Server::start();
+    test_namespaces(&s);
+    apply(
+        &s,
+        &replica_policy(
+            json!({"expression": "object.spec.replicas <= 5"}),
+            &["Deny"],
+        ),
+    );
+    let stored_policy = common::json(&s.ok(
+        "1.33",
+        &[
+            "get",
+            "validatingadmissionpolicy",
+            "demo-policy.example.com",
+            "-o",
+            "json",
+        ],
+    ));
+    assert_eq!(
+        stored_policy["spec"]["matchConstraints"]["matchPolicy"],
+        "Equivalent"
+    );
+    assert_eq!(
+        stored_policy["spec"]["matchConstraints"]["resourceRules"][0]["scope"],
+        "*"
+    );
+    let expected = "deployments.apps \"web\" is forbidden: ValidatingAdmissionPolicy 'demo-policy.example.com' with binding 'demo-binding-test.example.com' denied request: failed expression: object.spec.replicas <= 5";
+    for v in common::KUBECTL_VERSIONS {
+        let err = s.fails(
+            v,
+            &[
+                "create",
+                "deployment",
+                "web",
+                "--image=nginx",
+                "--replicas=6",
+                "-n",
+                "test",
+            ],
+        );
+        assert!(err.contains(expected), "kubectl {v}: {err}");
+        assert!(
+            !s.kubectl(v, &["get", "deployment", "web", "-n", "test"])
+                .status
+                .success()
+        );
+    }
+    // Namespaces the binding does not select are not checked.
+    s.ok(
+        "1.33",
+        &[
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx",
+            "--replicas=6",
+            "-n",
+            "prod",
+        ],
+    );
+    // Updates are checked too.
+    s.ok(
+        "1.27",
+        &[
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx",
+            "--replicas=2",
+            "-n",
+            "test",
+        ],
+    );
+    let err = s.fails(
+        "1.27",
+        &[
+            "patch",
+            "deployment",
+            "web",
+            "-n",
+            "test",
+            "-p",
+            "{\"spec\":{\"replicas\":7}}",
+        ],
+    );
+    // kubectl renders a reason Invalid with its one field-less cause, as in
+    // upstream's documentation of this policy.
+    assert!(
+        err.contains("The deployments \"web\" is invalid: : ValidatingAdmissionPolicy 'demo-policy.example.com' with binding 'demo-binding-test.example.com' denied request: failed expression: object.spec.replicas <= 5"),
+        "{err}"
+    );
+    let replicas = s.ok(
+        "1.27",
+        &[
+            "get",
+            "deployment",
+            "web",
+            "-n",
+            "test",
+            "-o",
+            "jsonpath={.spec.replicas}",
+        ],
+    );
+    assert_eq!(replicas, "2");
+
+    // Raw: reason Invalid, code 422, the Forbidden-style details.
+    let api = Api::new(&s);
+    let deployment = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "raw"},
+        "spec": {"replicas": 9, "selector": {"matchLabels": {"app": "raw"}},
+            "template": {"metadata": {"labels": {"app": "raw"}},
+                "spec": {"containers": [{"name": "c", "image": "nginx"}]}}},
+    });
+    let r = api.call(
+        "POST",
+        "/apis/apps/v1/namespaces/test/deployments",
+        Some(&deployment),
+    );
+    assert_eq!(r.code, 422, "{}", r.body);
+    assert_eq!(r.body["reason"], "Invalid");
+    let msg = "ValidatingAdmissionPolicy 'demo-policy.example.com' with binding 'demo-binding-test.example.com' denied request: failed expression: object.spec.replicas <= 5";
+    assert_eq!(
+        r.body["message"],
+        format!("deployments.apps \"raw\" is forbidden: {msg}")
+    );
+    assert_eq!(r.body["details"]["name"], "raw");
+    assert_eq!(r.body["details"]["group"], "apps");
+    assert_eq!(r.body["details"]["kind"], "deployments");
+    assert_eq!(r.body["details"]["causes"], json!([{"message": msg}]));
+
+    // message, messageExpression and reason.
+    apply(
+        &s,
+        &replica_policy(
+            json!({
+                "expression": "object.spec.replicas <= 5",
+                "message": "too many replicas",
+                "messageExpression": "'replicas must be no greater than 5, got ' + string(object.spec.replicas)",
+                "reason": "Forbidden",
+            }),
+            &["Deny"],
+        ),
+    );
+    let r = api.call(
+        "POST",
+        "/apis/apps/v1/namespaces/test/deployments",
+        Some(&deployment),
+    );
+    assert_eq!(r.code, 403, "{}", r.body);
+    assert_eq!(r.body["reason"], "Forbidden");
+    assert_eq!(
+        r.body["message"],
+        "deployments.apps \"raw\" is forbidden: ValidatingAdmissionPolicy 'demo-policy.example.com' with binding 'demo-binding-test.example.com' denied request: replicas must be no greater than 5, got 9"
+    );
+    // A messageExpression that fails falls back to the message.
+    apply(
+        &s,
+        &replica_policy(
+            json!({
+                "expression": "object.spec.replicas <= 5",
+                "message": "too many replicas",
+                "messageExpression": "object.spec.missing",
+            }),
+            &["Deny"],
+        ),
+    );
+    let r = api.call(
+        "POST",
+        "/apis/apps/v1/namespaces/test/deployments",
+        Some(&deployment),
+    );
+    assert_eq!(r.code, 422, "{}", r.body);
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("denied request: too many replicas"),
+        "{}",
+        r.body
+    );
+}
+
+#[test]
+fn policy_warn_and_audit_actions_admit() {
+    let s = common::Server::start();
+    test_namespaces(&s);
+    apply(
+        &s,
+        &replica_policy(
+            json!({"expression": "object.spec.replicas <= 5"}),
+            &["Warn", "Audit"],
+        ),
+    );
+    for v in common::KUBECTL_VERSIONS {
+        let name = format!("warned-{}", v.replace('.', "-"));
+        let out = s.kubectl(
+            v,
+            &[
+                "create",
+                "deployment",
+                &name,
+                "--image=nginx",
+                "--replicas=6",
+                "-n",
+                "test",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("Warning: Validation failed for ValidatingAdmissionPolicy 'demo-policy.example.com' with binding 'demo-binding-test.example.com': failed expression: object.spec.replicas <= 5"),
+            "kubectl {v}: {err}"
+        );
+    }
+}
+
+#[test]
+fn policy_params_variables_and_namespace_object() {
+    let s = common::Server::start();
+    test_namespaces(&s);
+    let policy = json!({
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": "replica-limit"},
+        "spec": {
+            "paramKind": {"apiVersion": "v1", "kind": "ConfigMap"},
+            "matchConstraints": {"resourceRules": [{
+                "apiGroups": ["apps"], "apiVersions": ["v1"],
+                "operations": ["CREATE", "UPDATE"], "resources": ["deployments"],
+            }]},
+            "variables": [
+                {"name": "limit", "expression": "int(params.data.maxReplicas)"},
+                {"name": "env", "expression": "namespaceObject.metadata.labels.environment"},
+            ],
+            "validations": [{
+                "expression": "object.spec.replicas <= variables.limit",
+                "messageExpression": "'at most ' + string(variables.limit) + ' replicas in ' + variables.env",
+            }],
+        },
+    });
+    let binding = |action: &str| {
+        json!({
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": "replica-limit-test"},
+            "spec": {
+                "policyName": "replica-limit",
+                "validationActions": ["Deny"],
+                "paramRef": {"name": "limits", "namespace": "default", "parameterNotFoundAction": action},
+                "matchResources": {"namespaceSelector": {"matchLabels": {"environment": "test"}}},
+            },
+        })
+        .to_string()
+    };
+    apply(&s, &format!("{policy}\n---\n{}", binding("Deny")));
+    // No parameter yet: the binding denies.
+    let err = s.fails(
+        "1.33",
+        &["create", "deployment", "a", "--image=nginx", "-n", "test"],
+    );
+    assert!(
+        err.contains("deployments.apps \"a\" is forbidden: ValidatingAdmissionPolicy 'replica-limit' with binding 'replica-limit-test' denied request: failed to configure binding: no params found for policy binding with `Deny` parameterNotFoundAction"),
+        "{err}"
+    );
+    s.ok(
+        "1.33",
+        &[
+            "create",
+            "configmap",
+            "limits",
+            "--from-literal=maxReplicas=3",
+        ],
+    );
+    for v in common::KUBECTL_VERSIONS {
+        let err = s.fails(
+            v,
+            &[
+                "create",
+                "deployment",
+                "big",
+                "--image=nginx",
+                "--replicas=4",
+                "-n",
+                "test",
+            ],
+        );
+        assert!(
+            err.contains("ValidatingAdmissionPolicy 'replica-limit' with binding 'replica-limit-test' denied request: at most 3 replicas in test"),
+            "kubectl {v}: {err}"
+        );
+    }
+    s.ok(
+        "1.33",
+        &[
+            "create",
+            "deployment",
+            "small",
+            "--image=nginx",
+            "--replicas=3",
+            "-n",
+            "test",
+        ],
+    );
+    // Parameters are read at each request.
+    s.ok(
+        "1.33",
+        &[
+            "patch",
+            "configmap",
+            "limits",
+            "-p",
+            "{\"data\":{\"maxReplicas\":\"10\"}}",
+        ],
+    );
+    s.ok(
+        "1.33",
+        &[
+            "create",
+            "deployment",
+            "big",
+            "--image=nginx",
+            "--replicas=4",
+            "-n",
+            "test",
+        ],
+    );
+    // Without the parameter and with Allow, nothing is checked.
+    s.ok("1.33", &["delete", "configmap", "limits"]);
+    apply(&s, &binding("Allow"));
+    s.ok(
+        "1.33",
+        &[
+            "create",
+            "deployment",
+            "huge",
+            "--image=nginx",
+            "--replicas=50",
+            "-n",
+            "test",
+        ],
+    );
+
+    // Invalid policies are refused when written.
+    let mut bad = policy.clone();
+    bad["metadata"]["name"] = json!("bad-policy");
+    bad["spec"]["validations"][0]["expression"] = json!("object.spec.replicas <=");
+    bad["spec"]["validations"][0]["reason"] = json!("Conflict");
+    let out = s.kubectl_stdin("1.33", &["create", "-f", "-"], &bad.to_string());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("spec.validations[0].expression: Invalid value: \"object.spec.replicas <=\": compilation failed: ERROR: <input>:1:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("spec.validations[0].reason: Unsupported value: \"Conflict\": supported values: \"Forbidden\", \"Invalid\", \"RequestEntityTooLarge\""),
+        "{err}"
+    );
+    let bad_binding = json!({
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": "bad-binding"},
+        "spec": {"policyName": "replica-limit", "validationActions": ["Deny", "Warn"]},
+    });
+    let out = s.kubectl_stdin("1.33", &["create", "-f", "-"], &bad_binding.to_string());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("spec.validationActions: Invalid value: []admissionregistration.ValidationAction{\"Deny\", \"Warn\"}: must not contain both Deny and Warn"),
+        "{err}"
+    );
+}

@@ -1,39 +1,45 @@
-//! `matchConditions`: CEL expressions that must all hold for a webhook
-//! to be called, with upstream's treatment of evaluation errors.
+//! `matchConditions`: CEL expressions that must all hold for a webhook or
+//! policy to apply, with upstream's treatment of evaluation errors.
 
 use serde_json::Value;
 
 use super::{Attributes, expr};
 use crate::registry::ApiError;
 
-/// The variables a webhook's match conditions see.
-pub(super) fn variables(attrs: &Attributes<'_>) -> Vec<(&'static str, Value)> {
-    vec![
-        ("object", attrs.object.cloned().unwrap_or(Value::Null)),
-        (
-            "oldObject",
-            attrs.old_object.cloned().unwrap_or(Value::Null),
-        ),
-        ("request", attrs.request()),
-    ]
-}
-
-/// Whether every condition holds. A false condition skips the webhook even
-/// when others failed to evaluate; otherwise an evaluation error skips it
-/// under `failurePolicy: Ignore` and refuses the request under `Fail`.
+/// Whether every condition of a webhook holds. An error under
+/// `failurePolicy: Fail` refuses the request as Forbidden.
 pub(super) fn matches(
     conditions: &[Value],
     attrs: &Attributes<'_>,
     fails_open: bool,
 ) -> Result<bool, ApiError> {
-    let vars = variables(attrs);
+    let request = attrs.request();
+    let bindings = expr::Bindings::new(&[
+        ("object", attrs.object.unwrap_or(&Value::Null)),
+        ("oldObject", attrs.old_object.unwrap_or(&Value::Null)),
+        ("request", &request),
+    ]);
+    evaluate(conditions, expr::CONDITION_VARS, &bindings, fails_open)
+        .map_err(|e| ApiError::forbidden(attrs.def, attrs.name, &e))
+}
+
+/// Evaluates `conditions`. A false condition means no match even when
+/// others failed to evaluate; otherwise evaluation errors mean no match
+/// when failing open, and are returned (aggregated as Go does) when not.
+pub(super) fn evaluate(
+    conditions: &[Value],
+    vars: &[&str],
+    bindings: &expr::Bindings,
+    fails_open: bool,
+) -> Result<bool, String> {
     let mut errors = Vec::new();
     for condition in conditions {
         let expression = condition
             .get("expression")
             .and_then(Value::as_str)
             .unwrap_or("");
-        match expr::eval_bool(expression, &vars) {
+        let result = expr::compile(expression, vars).and_then(|p| bindings.eval_bool(&p));
+        match result {
             Ok(true) => {}
             Ok(false) => return Ok(false),
             Err(e) => errors.push(e),
@@ -42,11 +48,7 @@ pub(super) fn matches(
     match errors.len() {
         0 => Ok(true),
         _ if fails_open => Ok(false),
-        1 => Err(ApiError::forbidden(attrs.def, attrs.name, &errors[0])),
-        _ => Err(ApiError::forbidden(
-            attrs.def,
-            attrs.name,
-            &format!("[{}]", errors.join(", ")),
-        )),
+        1 => Err(errors.remove(0)),
+        _ => Err(format!("[{}]", errors.join(", "))),
     }
 }

@@ -13,6 +13,7 @@ mod conditions;
 pub(crate) mod defaults;
 mod expr;
 mod matching;
+mod policy;
 pub(crate) mod validation;
 mod webhook;
 
@@ -212,6 +213,8 @@ pub(crate) async fn validate(
     if exempt(attrs.def) {
         return Ok(());
     }
+    // Upstream's plugin order: policies, then webhooks.
+    policy::validate(lookup, attrs, warnings)?;
     webhook::validate(lookup, attrs, warnings).await
 }
 

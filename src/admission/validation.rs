@@ -1,6 +1,6 @@
-//! Upstream's validation of webhook configurations and admission policies
-//! (the checks clients meet most; CEL expressions are compiled when the
-//! policy code evaluates them).
+//! Upstream's validation of webhook configurations, admission policies and
+//! their bindings: the checks clients meet most, including compiling every
+//! CEL expression.
 
 use serde_json::Value;
 
@@ -169,6 +169,7 @@ pub(crate) fn webhook_configuration(
                 }
             }
         }
+        match_conditions(hook, &path, super::expr::CONDITION_VARS, errs);
         let versions = strs(hook.get("admissionReviewVersions"));
         let vpath = format!("{path}.admissionReviewVersions");
         if versions.is_empty() {
@@ -184,5 +185,250 @@ pub(crate) fn webhook_configuration(
                 "must include at least one of v1, v1beta1",
             ));
         }
+    }
+}
+
+/// `matchConditions` of a webhook or policy: named, compiling expressions.
+fn match_conditions(obj: &Value, path: &str, vars: &[&str], errs: &mut Vec<FieldError>) {
+    let mut names = std::collections::HashSet::new();
+    for (i, c) in obj
+        .get("matchConditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let p = format!("{path}.matchConditions[{i}]");
+        let expression = c.get("expression").and_then(Value::as_str).unwrap_or("");
+        if expression.trim().is_empty() {
+            errs.push(FieldError::required(&format!("{p}.expression"), ""));
+        } else if let Err(e) = super::expr::compile(expression.trim(), vars) {
+            errs.push(FieldError::invalid_str(
+                &format!("{p}.expression"),
+                expression,
+                &e,
+            ));
+        }
+        let name = c.get("name").and_then(Value::as_str).unwrap_or("");
+        if name.is_empty() {
+            errs.push(FieldError::required(&format!("{p}.name"), ""));
+        } else if !names.insert(name) {
+            errs.push(FieldError::duplicate(&format!("{p}.name"), go_quote(name)));
+        }
+    }
+}
+
+/// An expression field: required, and compiling against `vars`.
+fn expression(
+    obj: &Value,
+    field: &str,
+    path: &str,
+    vars: &[&str],
+    required: &str,
+    errs: &mut Vec<FieldError>,
+) {
+    let text = obj.get(field).and_then(Value::as_str).unwrap_or("");
+    if text.trim().is_empty() {
+        errs.push(FieldError::required(&format!("{path}.{field}"), required));
+    } else if let Err(e) = super::expr::compile(text, vars) {
+        errs.push(FieldError::invalid_str(
+            &format!("{path}.{field}"),
+            text,
+            &e,
+        ));
+    }
+}
+
+fn match_resources(m: &Value, path: &str, errs: &mut Vec<FieldError>) {
+    enum_field(m, "matchPolicy", path, &["Equivalent", "Exact"], errs);
+    for field in ["resourceRules", "excludeResourceRules"] {
+        for (i, r) in m
+            .get(field)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            rule(r, &format!("{path}.{field}[{i}]"), errs);
+        }
+    }
+}
+
+/// ValidatingAdmissionPolicy.
+pub(crate) fn policy(obj: &Value, errs: &mut Vec<FieldError>) {
+    let spec = obj.get("spec").unwrap_or(&Value::Null);
+    enum_field(spec, "failurePolicy", "spec", &["Fail", "Ignore"], errs);
+    let has_params = match spec.get("paramKind").filter(|p| p.is_object()) {
+        Some(pk) => {
+            for f in ["apiVersion", "kind"] {
+                if pk.get(f).and_then(Value::as_str).unwrap_or("").is_empty() {
+                    errs.push(FieldError::required(&format!("spec.paramKind.{f}"), ""));
+                }
+            }
+            true
+        }
+        None => false,
+    };
+    match spec.get("matchConstraints").filter(|m| m.is_object()) {
+        None => errs.push(FieldError::required("spec.matchConstraints", "")),
+        Some(m) => {
+            match_resources(m, "spec.matchConstraints", errs);
+            if m.get("resourceRules")
+                .and_then(Value::as_array)
+                .is_none_or(Vec::is_empty)
+            {
+                errs.push(FieldError::required(
+                    "spec.matchConstraints.resourceRules",
+                    "",
+                ));
+            }
+        }
+    }
+    let vars = super::expr::policy_vars(has_params);
+    match_conditions(spec, "spec", &vars, errs);
+    for (i, v) in spec
+        .get("variables")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let p = format!("spec.variables[{i}]");
+        if v.get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .is_empty()
+        {
+            errs.push(FieldError::required(
+                &format!("{p}.name"),
+                "name is not specified",
+            ));
+        }
+        expression(
+            v,
+            "expression",
+            &p,
+            &vars,
+            "expression is not specified",
+            errs,
+        );
+    }
+    let validations = spec
+        .get("validations")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let audit = spec
+        .get("auditAnnotations")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    if validations.is_empty() && audit == 0 {
+        let msg = "validations or auditAnnotations must contain at least one item";
+        errs.push(FieldError::required("spec.validations", msg));
+        errs.push(FieldError::required("spec.auditAnnotations", msg));
+    }
+    for (i, v) in validations.iter().enumerate() {
+        let p = format!("spec.validations[{i}]");
+        expression(
+            v,
+            "expression",
+            &p,
+            &vars,
+            "expression is not specified",
+            errs,
+        );
+        if let Some(m) = v.get("messageExpression").and_then(Value::as_str) {
+            if m.trim().is_empty() {
+                errs.push(FieldError::invalid_str(
+                    &format!("{p}.messageExpression"),
+                    m,
+                    "must be non-empty if specified",
+                ));
+            } else {
+                expression(v, "messageExpression", &p, &vars, "", errs);
+            }
+        }
+        enum_field(
+            v,
+            "reason",
+            &p,
+            &["Forbidden", "Invalid", "RequestEntityTooLarge"],
+            errs,
+        );
+    }
+}
+
+/// ValidatingAdmissionPolicyBinding.
+pub(crate) fn binding(obj: &Value, errs: &mut Vec<FieldError>) {
+    let spec = obj.get("spec").unwrap_or(&Value::Null);
+    if spec
+        .get("policyName")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .is_empty()
+    {
+        errs.push(FieldError::required("spec.policyName", ""));
+    }
+    if let Some(pr) = spec.get("paramRef").filter(|p| p.is_object()) {
+        let has_name = pr
+            .get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| !n.is_empty());
+        let has_selector = pr.get("selector").is_some_and(Value::is_object);
+        if has_name && has_selector {
+            let msg = "name and selector are mutually exclusive";
+            errs.push(FieldError::forbidden("spec.paramRef.name", msg));
+            errs.push(FieldError::forbidden("spec.paramRef.selector", msg));
+        }
+        if !has_name && !has_selector {
+            errs.push(FieldError::required(
+                "spec.paramRef",
+                "one of name or selector must be specified",
+            ));
+        }
+        match pr.get("parameterNotFoundAction").and_then(Value::as_str) {
+            None | Some("") => errs.push(FieldError::required(
+                "spec.paramRef.parameterNotFoundAction",
+                "",
+            )),
+            Some(_) => enum_field(
+                pr,
+                "parameterNotFoundAction",
+                "spec.paramRef",
+                &["Deny", "Allow"],
+                errs,
+            ),
+        }
+    }
+    if let Some(m) = spec.get("matchResources").filter(|m| m.is_object()) {
+        // Upstream's field path carries this spelling.
+        match_resources(m, "spec.matchResouces", errs);
+    }
+    let actions = strs(spec.get("validationActions"));
+    const ACTIONS: &[&str] = &["Audit", "Deny", "Warn"];
+    let mut seen = std::collections::HashSet::new();
+    for (i, a) in actions.iter().enumerate() {
+        let p = format!("spec.validationActions[{i}]");
+        if !ACTIONS.contains(a) {
+            errs.push(FieldError::not_supported(&p, go_quote(a), ACTIONS));
+        }
+        if !seen.insert(*a) {
+            errs.push(FieldError::duplicate(&p, go_quote(a)));
+        }
+    }
+    if seen.contains("Deny") && seen.contains("Warn") {
+        let quoted: Vec<String> = actions.iter().map(|a| go_quote(a)).collect();
+        errs.push(FieldError::invalid(
+            "spec.validationActions",
+            format!("[]admissionregistration.ValidationAction{{{}}}", quoted.join(", ")),
+            "must not contain both Deny and Warn (repeating the same validation failure information in the API response and headers serves no purpose)",
+        ));
+    }
+    if seen.is_empty() {
+        errs.push(FieldError::required(
+            "spec.validationActions",
+            "at least one validation action is required",
+        ));
     }
 }
