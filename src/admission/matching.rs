@@ -174,6 +174,66 @@ mod tests {
             .collect()
     }
 
+    fn attrs<'a>(
+        plural: &str,
+        sub: &'a str,
+        ns: Option<&'a str>,
+        user: &'a crate::registry::UserInfo,
+    ) -> Attributes<'a> {
+        let def = crate::registry::resources::all()
+            .into_iter()
+            .find(|d| d.plural == plural && d.custom.is_none())
+            .unwrap();
+        Attributes {
+            def,
+            subresource: sub,
+            namespace: ns,
+            name: "x",
+            operation: super::super::Operation::Update,
+            object: None,
+            old_object: None,
+            dry_run: false,
+            user,
+            options: Value::Null,
+        }
+    }
+
+    #[test]
+    fn rules_match_resources_subresources_and_scope() {
+        let user = Default::default();
+        let rule = |resources: &[&str], scope: &str| {
+            json!({"operations": ["*"], "apiGroups": ["*"], "apiVersions": ["*"],
+                "resources": resources, "scope": scope})
+        };
+        let pod = attrs("pods", "", Some("default"), &user);
+        let pod_status = attrs("pods", "status", Some("default"), &user);
+        assert!(rule_matches(&rule(&["pods"], "*"), &pod));
+        assert!(!rule_matches(&rule(&["pods"], "*"), &pod_status));
+        assert!(rule_matches(&rule(&["pods/*"], "*"), &pod_status));
+        // Upstream's `x/*` covers the resource itself too.
+        assert!(rule_matches(&rule(&["pods/*"], "*"), &pod));
+        assert!(rule_matches(&rule(&["*/status"], "*"), &pod_status));
+        assert!(!rule_matches(&rule(&["*"], "*"), &pod_status));
+        assert!(rule_matches(&rule(&["*/*"], "*"), &pod));
+        assert!(rule_matches(&rule(&["pods"], "Namespaced"), &pod));
+        assert!(!rule_matches(&rule(&["pods"], "Cluster"), &pod));
+        // Namespaces are cluster-scoped even though they name a namespace.
+        let namespace = attrs("namespaces", "", Some("x"), &user);
+        assert!(rule_matches(&rule(&["namespaces"], "Cluster"), &namespace));
+        assert!(!rule_matches(
+            &rule(&["namespaces"], "Namespaced"),
+            &namespace
+        ));
+        let node = attrs("nodes", "", None, &user);
+        assert!(rule_matches(&rule(&["*"], "Cluster"), &node));
+        let only_create = json!({"operations": ["CREATE"], "apiGroups": [""],
+            "apiVersions": ["v1"], "resources": ["pods"]});
+        assert!(!rule_matches(&only_create, &pod));
+        let other_group = json!({"operations": ["*"], "apiGroups": ["apps"],
+            "apiVersions": ["*"], "resources": ["*"]});
+        assert!(!rule_matches(&other_group, &pod));
+    }
+
     #[test]
     fn label_selectors_follow_metav1_semantics() {
         let l = labels(&[("env", "prod"), ("tier", "web")]);
