@@ -10,6 +10,9 @@
 
 mod client;
 mod conditions;
+// Custom resources call it for `conversion.strategy: Webhook` once CRDs are served.
+#[allow(dead_code)]
+pub(crate) mod conversion;
 pub(crate) mod defaults;
 mod expr;
 mod matching;
