@@ -101,7 +101,9 @@ impl Hook {
                                     let body = req.into_body().collect().await?.to_bytes();
                                     let review: Value = serde_json::from_slice(&body).unwrap();
                                     seen.lock().unwrap().push((path, review.clone()));
-                                    tokio::time::sleep(delay).await;
+                                    if !delay.is_zero() {
+                                        tokio::time::sleep(delay).await;
+                                    }
                                     let mut response = handler(&review["request"]);
                                     response["uid"] = review["request"]["uid"].clone();
                                     let answer = json!({

@@ -7,7 +7,9 @@
 //! (`Post "<url>": dial tcp ...: connect: connection refused`), because
 //! upstream passes that text on to API clients.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use base64::Engine;
@@ -251,17 +253,54 @@ pub(crate) async fn post(ep: &Endpoint, body: Vec<u8>, timeout: Duration) -> Res
     }
 }
 
-async fn exchange(ep: &Endpoint, body: Vec<u8>) -> Result<Bytes, String> {
-    let (host, port) = ep
-        .dial
-        .clone()
-        .unwrap_or_else(|| (ep.host.clone(), ep.port));
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+/// Idle connections kept per webhook endpoint, as Go's transport keeps them.
+const IDLE_PER_ENDPOINT: usize = 4;
+
+/// Idle keep-alive connections, by endpoint (address, TLS name, CA).
+fn pool() -> &'static Mutex<HashMap<u64, Vec<Sender>>> {
+    static POOL: OnceLock<Mutex<HashMap<u64, Vec<Sender>>>> = OnceLock::new();
+    POOL.get_or_init(Default::default)
+}
+
+fn pool_key(dial: &(String, u16), ep: &Endpoint) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (dial, &ep.server_name, &ep.ca_bundle).hash(&mut h);
+    h.finish()
+}
+
+fn idle_sender(key: u64) -> Option<Sender> {
+    let mut pool = pool().lock().unwrap_or_else(|e| e.into_inner());
+    let idle = pool.get_mut(&key)?;
+    while let Some(sender) = idle.pop() {
+        if !sender.is_closed() && sender.is_ready() {
+            return Some(sender);
+        }
+    }
+    None
+}
+
+fn return_sender(key: u64, sender: Sender) {
+    if sender.is_closed() || !sender.is_ready() {
+        return;
+    }
+    let mut pool = pool().lock().unwrap_or_else(|e| e.into_inner());
+    let idle = pool.entry(key).or_default();
+    if idle.len() < IDLE_PER_ENDPOINT {
+        idle.push(sender);
+    }
+}
+
+/// Dials, verifies the server and starts an HTTP/1.1 connection.
+async fn connect(ep: &Endpoint, dial: &(String, u16)) -> Result<Sender, String> {
+    let (host, port) = dial;
     let addr = if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
         format!("{host}:{port}")
     };
-    let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+    let tcp = tokio::net::TcpStream::connect((host.as_str(), *port))
         .await
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::ConnectionRefused => {
@@ -269,6 +308,7 @@ async fn exchange(ep: &Endpoint, body: Vec<u8>) -> Result<Bytes, String> {
             }
             _ => format!("dial tcp {addr}: {e}"),
         })?;
+    let _ = tcp.set_nodelay(true);
     let config = tls_config(ep.ca_bundle.as_deref())?;
     let name = ServerName::try_from(ep.server_name.clone())
         .map_err(|e| format!("invalid server name {:?}: {e}", ep.server_name))?;
@@ -276,43 +316,75 @@ async fn exchange(ep: &Endpoint, body: Vec<u8>) -> Result<Bytes, String> {
         .connect(name, tcp)
         .await
         .map_err(|e| tls_error(&e, &ep.server_name))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
         .await
         .map_err(|e| e.to_string())?;
-    let driver = tokio::spawn(async move {
+    // Ends when the server closes the connection or the sender is dropped.
+    tokio::spawn(async move {
         let _ = conn.await;
     });
+    Ok(sender)
+}
+
+async fn exchange(ep: &Endpoint, body: Vec<u8>) -> Result<Bytes, String> {
+    let dial = ep
+        .dial
+        .clone()
+        .unwrap_or_else(|| (ep.host.clone(), ep.port));
+    let key = pool_key(&dial, ep);
     let authority = if ep.port == 443 {
         ep.host.clone()
     } else {
         format!("{}:{}", ep.host, ep.port)
     };
-    let req = hyper::Request::post(ep.path_and_query.as_str())
-        .header(hyper::header::HOST, authority)
-        .header(hyper::header::CONTENT_TYPE, "application/json")
-        .header(hyper::header::ACCEPT, "application/json, */*")
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|e| e.to_string())?;
-    let resp = sender.send_request(req).await.map_err(|e| e.to_string());
-    let result = match resp {
-        Ok(resp) => {
-            let status = resp.status();
-            let limited = http_body_util::Limited::new(resp.into_body(), MAX_RESPONSE);
-            let bytes = limited
-                .collect()
-                .await
-                .map_err(|e| e.to_string())?
-                .to_bytes();
-            if status.is_success() {
-                Ok(bytes)
-            } else {
-                Err(non_success(status.as_u16(), &bytes))
-            }
-        }
-        Err(e) => Err(e),
+    let body = Bytes::from(body);
+    let request = || {
+        hyper::Request::post(ep.path_and_query.as_str())
+            .header(hyper::header::HOST, authority.as_str())
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .header(hyper::header::ACCEPT, "application/json, */*")
+            .body(Full::new(body.clone()))
+            .map_err(|e| e.to_string())
     };
-    driver.abort();
-    result
+    // A pooled connection the server closed meanwhile is retried once on a
+    // fresh one.
+    let (mut sender, resp) = match idle_sender(key) {
+        Some(mut idle) => match idle.send_request(request()?).await {
+            Ok(resp) => (idle, resp),
+            Err(_) => {
+                let mut fresh = connect(ep, &dial).await?;
+                let resp = fresh
+                    .send_request(request()?)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                (fresh, resp)
+            }
+        },
+        None => {
+            let mut fresh = connect(ep, &dial).await?;
+            let resp = fresh
+                .send_request(request()?)
+                .await
+                .map_err(|e| e.to_string())?;
+            (fresh, resp)
+        }
+    };
+    let status = resp.status();
+    let limited = http_body_util::Limited::new(resp.into_body(), MAX_RESPONSE);
+    let bytes = limited
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    // The response is read to its end, so the connection can serve again.
+    if sender.ready().await.is_ok() {
+        return_sender(key, sender);
+    }
+    if status.is_success() {
+        Ok(bytes)
+    } else {
+        Err(non_success(status.as_u16(), &bytes))
+    }
 }
 
 /// client-go's description of an answer that is not 2xx.
