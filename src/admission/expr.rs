@@ -32,9 +32,11 @@ pub(super) fn compile(expression: &str, vars: &[&str]) -> Result<Program, String
     cel::compile(expression, vars).map_err(|e| format!("compilation failed: {e}"))
 }
 
-/// The bindings an evaluation runs with.
+/// The bindings an evaluation runs with, and a policy's variables, which
+/// are evaluated on first use (an unused failing variable does no harm).
 pub(super) struct Bindings {
     values: Vec<(&'static str, cel::Value)>,
+    variables: Vec<(String, Program)>,
 }
 
 impl Bindings {
@@ -44,21 +46,26 @@ impl Bindings {
                 .iter()
                 .map(|(name, v)| (*name, cel::Value::from_json(v)))
                 .collect(),
+            variables: Vec::new(),
         }
     }
 
-    /// Binds `variables` to the policy variables evaluated so far.
-    pub(super) fn set_variables(&mut self, variables: &[(String, cel::Value)]) {
-        self.values.retain(|(n, _)| *n != "variables");
-        self.values
-            .push(("variables", cel::Value::object(variables.iter().cloned())));
+    /// Declares `variables.<name>`, each able to use the ones before it.
+    pub(super) fn set_variables(&mut self, variables: Vec<(String, Program)>) {
+        self.variables = variables;
     }
 
     /// Evaluates; the error is upstream's
     /// `expression '<expr>' resulted in error: <cause>`.
     pub(super) fn eval(&self, program: &Program) -> Result<cel::Value, String> {
+        let variables: Vec<(&str, &Program)> = self
+            .variables
+            .iter()
+            .map(|(n, p)| (n.as_str(), p))
+            .collect();
         program
-            .eval_values(&self.values, cel::COST_LIMIT)
+            .eval_with_variables(&self.values, &variables, cel::COST_LIMIT)
+            .0
             .map_err(|e| format!("expression '{}' resulted in error: {e}", program.source()))
     }
 

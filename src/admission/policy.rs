@@ -158,7 +158,20 @@ fn evaluate(
         ("namespaceObject", namespace.unwrap_or(&Value::Null)),
         ("params", param.unwrap_or(&Value::Null)),
     ]);
-    bindings.set_variables(&[]);
+    // Variables are evaluated when an expression first uses them; one that
+    // does not compile fails the expressions using it.
+    let variables = spec
+        .get("variables")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            let name = v.get("name").and_then(Value::as_str)?;
+            let expression = v.get("expression").and_then(Value::as_str)?;
+            Some((name.to_string(), expr::compile(expression, &vars).ok()?))
+        })
+        .collect();
+    bindings.set_variables(variables);
     let on_error = |message: String| {
         if fails_open {
             Vec::new()
@@ -169,22 +182,6 @@ fn evaluate(
             }]
         }
     };
-    // Variables are evaluated in order; a failed one is left unset, so an
-    // expression using it fails in turn.
-    let mut variables = Vec::new();
-    for v in spec
-        .get("variables")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let name = v.get("name").and_then(Value::as_str).unwrap_or("");
-        let expression = v.get("expression").and_then(Value::as_str).unwrap_or("");
-        if let Ok(value) = expr::compile(expression, &vars).and_then(|p| bindings.eval(&p)) {
-            variables.push((name.to_string(), value));
-            bindings.set_variables(&variables);
-        }
-    }
     if let Some(conds) = spec.get("matchConditions").and_then(Value::as_array)
         && !conds.is_empty()
     {
