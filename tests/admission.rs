@@ -589,6 +589,28 @@ fn mutating_webhook_patch_is_stored_and_revalidated() {
         );
         assert_eq!(label, "true");
     }
+    // Server-side apply goes through the same admission.
+    let out = s.kubectl_stdin(
+        "1.33",
+        &["apply", "--server-side", "-f", "-"],
+        &config_map("applied", json!({"app": "x"})),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let label = s.ok(
+        "1.33",
+        &[
+            "get",
+            "configmap",
+            "applied",
+            "-o",
+            "jsonpath={.metadata.labels.mutated}",
+        ],
+    );
+    assert_eq!(label, "true");
     let out = s.kubectl_stdin(
         "1.33",
         &["create", "-f", "-"],
