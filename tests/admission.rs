@@ -1400,6 +1400,56 @@ fn policy_warn_and_audit_actions_admit() {
 }
 
 #[test]
+fn warnings_accompany_a_refusal() {
+    let s = common::Server::start();
+    test_namespaces(&s);
+    apply(
+        &s,
+        &replica_policy(
+            json!({"expression": "object.spec.replicas <= 5"}),
+            &["Warn"],
+        ),
+    );
+    let hook = Hook::start(
+        |_| json!({"allowed": false, "status": {"code": 403, "message": "no deployments today"}}),
+    );
+    let mut w = webhook(
+        "deployments.example.com",
+        hook.client_config(),
+        &["CREATE"],
+        json!({}),
+    );
+    w["rules"][0]["apiGroups"] = json!(["apps"]);
+    w["rules"][0]["resources"] = json!(["deployments"]);
+    apply(
+        &s,
+        &configuration("ValidatingWebhookConfiguration", "deployments", vec![w]),
+    );
+    for v in common::KUBECTL_VERSIONS {
+        let err = s.fails(
+            v,
+            &[
+                "create",
+                "deployment",
+                "web",
+                "--image=nginx",
+                "--replicas=6",
+                "-n",
+                "test",
+            ],
+        );
+        assert!(
+            err.contains("Warning: Validation failed for ValidatingAdmissionPolicy 'demo-policy.example.com' with binding 'demo-binding-test.example.com': failed expression: object.spec.replicas <= 5"),
+            "kubectl {v}: {err}"
+        );
+        assert!(
+            err.contains("admission webhook \"deployments.example.com\" denied the request: no deployments today"),
+            "kubectl {v}: {err}"
+        );
+    }
+}
+
+#[test]
 fn policy_params_variables_and_namespace_object() {
     let s = common::Server::start();
     test_namespaces(&s);

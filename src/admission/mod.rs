@@ -203,7 +203,16 @@ pub(crate) async fn mutate(
     if exempt(attrs.def) {
         return Ok(());
     }
-    webhook::mutate(lookup, attrs, object, warnings).await
+    webhook::mutate(lookup, attrs, object, warnings)
+        .await
+        .map_err(|e| with_warnings(e, warnings))
+}
+
+/// A refusal carries the warnings gathered so far, as upstream's response
+/// does.
+fn with_warnings(mut e: ApiError, warnings: &[String]) -> ApiError {
+    e.warnings = warnings.to_vec();
+    e
 }
 
 /// Runs the validating admission policies and webhooks; an error refuses
@@ -217,8 +226,10 @@ pub(crate) async fn validate(
         return Ok(());
     }
     // Upstream's plugin order: policies, then webhooks.
-    policy::validate(lookup, attrs, warnings)?;
-    webhook::validate(lookup, attrs, warnings).await
+    policy::validate(lookup, attrs, warnings).map_err(|e| with_warnings(e, warnings))?;
+    webhook::validate(lookup, attrs, warnings)
+        .await
+        .map_err(|e| with_warnings(e, warnings))
 }
 
 /// Configuration objects of one kind, sorted by name as upstream orders them.

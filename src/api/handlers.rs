@@ -121,7 +121,7 @@ pub(crate) async fn resource(State(state): State<Arc<AppState>>, req: Request) -
     };
     match result {
         Ok(resp) => resp,
-        Err(e) => status_response(&e),
+        Err(e) => with_warnings(status_response(&e), &e.warnings),
     }
 }
 

@@ -12,6 +12,9 @@ pub(crate) struct ApiError {
     pub(crate) reason: &'static str,
     pub(crate) message: String,
     pub(crate) details: Option<Value>,
+    /// `Warning` headers the response carries with the error (admission
+    /// warnings gathered before a refusal).
+    pub(crate) warnings: Vec<String>,
 }
 
 pub(crate) type Result<T, E = ApiError> = std::result::Result<T, E>;
@@ -41,6 +44,7 @@ impl ApiError {
             reason,
             message: message.into(),
             details: None,
+            warnings: Vec::new(),
         }
     }
 
