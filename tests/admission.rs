@@ -1036,6 +1036,39 @@ fn service_webhook_is_reached_through_endpoints() {
     }
     assert_eq!(hook.paths()[0], "/validate?timeout=10s");
 
+    // The server must hold a certificate for <service>.<namespace>.svc.
+    let impostor = Hook::start_with(
+        Arc::new(|_| json!({"allowed": true})),
+        Duration::ZERO,
+        &["other.webhooks.svc"],
+        &ip,
+    );
+    let endpoints = json!({"apiVersion": "v1", "kind": "Endpoints",
+        "metadata": {"name": "hook", "namespace": "webhooks"},
+        "subsets": [{"addresses": [{"ip": ip}], "ports": [{"name": "https", "port": impostor.addr.port()}]}]});
+    apply(&s, &endpoints.to_string());
+    let mut config = client_config.clone();
+    config["caBundle"] = json!(impostor.ca_bundle());
+    apply(
+        &s,
+        &configuration(
+            "ValidatingWebhookConfiguration",
+            "service",
+            vec![webhook(
+                "service.example.com",
+                config,
+                &["CREATE"],
+                json!({}),
+            )],
+        ),
+    );
+    let err = s.fails("1.33", &["create", "configmap", "impostor"]);
+    assert!(
+        err.contains("tls: failed to verify certificate: x509: certificate is valid for other.webhooks.svc, not hook.webhooks.svc"),
+        "{err}"
+    );
+    assert!(impostor.requests().is_empty());
+
     // Without endpoints the call fails as upstream reports it.
     s.ok("1.33", &["delete", "endpoints", "hook", "-n", "webhooks"]);
     let err = s.fails("1.33", &["create", "configmap", "no-endpoints"]);

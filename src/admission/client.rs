@@ -217,6 +217,35 @@ fn tls_config(ca_bundle: Option<&[u8]>) -> Result<rustls::ClientConfig, String> 
     Ok(config)
 }
 
+/// Go's wording of a certificate for other names than `server_name`;
+/// `presented` are webpki's renderings (`DnsName("a.b")`, `IpAddress(1.2.3.4)`).
+fn name_mismatch(presented: &[String], server_name: &str) -> String {
+    let is_ip = server_name.parse::<std::net::IpAddr>().is_ok();
+    let names: Vec<&str> = presented
+        .iter()
+        .filter_map(|p| {
+            if is_ip {
+                p.strip_prefix("IpAddress(")?.strip_suffix(')')
+            } else {
+                p.strip_prefix("DnsName(\"")?.strip_suffix("\")")
+            }
+        })
+        .collect();
+    let detail = match (names.is_empty(), is_ip) {
+        (true, true) => format!(
+            "cannot validate certificate for {server_name} because it doesn't contain any IP SANs"
+        ),
+        (true, false) => {
+            format!("certificate is not valid for any names, but wanted to match {server_name}")
+        }
+        (false, _) => format!(
+            "certificate is valid for {}, not {server_name}",
+            names.join(", ")
+        ),
+    };
+    format!("tls: failed to verify certificate: x509: {detail}")
+}
+
 /// Go's wording of a TLS failure.
 fn tls_error(e: &std::io::Error, server_name: &str) -> String {
     let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
@@ -227,11 +256,11 @@ fn tls_error(e: &std::io::Error, server_name: &str) -> String {
         )) => "tls: failed to verify certificate: x509: certificate signed by unknown authority"
             .into(),
         Some(rustls::Error::InvalidCertificate(
-            rustls::CertificateError::NotValidForName
-            | rustls::CertificateError::NotValidForNameContext { .. },
-        )) => format!(
-            "tls: failed to verify certificate: x509: certificate is not valid for {server_name}"
-        ),
+            rustls::CertificateError::NotValidForNameContext { presented, .. },
+        )) => name_mismatch(presented, server_name),
+        Some(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName)) => {
+            name_mismatch(&[], server_name)
+        }
         Some(rustls::Error::InvalidCertificate(
             rustls::CertificateError::Expired | rustls::CertificateError::ExpiredContext { .. },
         )) => {
