@@ -589,6 +589,35 @@ fn mutating_webhook_patch_is_stored_and_revalidated() {
         );
         assert_eq!(label, "true");
     }
+    // A generateName create reaches mutating webhooks unnamed, as upstream
+    // names objects after mutation.
+    let generated = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"generateName": "gen-"}});
+    let out = s.kubectl_stdin(
+        "1.33",
+        &["create", "-f", "-", "-o", "name"],
+        &generated.to_string(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(created.starts_with("configmap/gen-"), "{created}");
+    let seen = hook
+        .requests()
+        .into_iter()
+        .find(|r| r["object"]["metadata"]["generateName"] == "gen-")
+        .expect("webhook saw the generateName create");
+    assert_eq!(seen["name"], Value::Null, "{seen}");
+    assert_eq!(seen["object"]["metadata"]["name"], Value::Null, "{seen}");
+    let label = s.ok(
+        "1.33",
+        &["get", &created, "-o", "jsonpath={.metadata.labels.mutated}"],
+    );
+    assert_eq!(label, "true");
+
     // Server-side apply goes through the same admission.
     let out = s.kubectl_stdin(
         "1.33",

@@ -215,6 +215,7 @@ impl Registry {
         }
         self.allow(def, "create")?;
         let mut warnings = Vec::new();
+        let generated;
         {
             let m = meta_mut(&mut body);
             let body_ns = m.get("namespace").and_then(Value::as_str).unwrap_or("");
@@ -243,6 +244,7 @@ impl Registry {
                 .get("name")
                 .and_then(Value::as_str)
                 .is_some_and(|s| !s.is_empty());
+            generated = !has_name;
             if !has_name {
                 match m
                     .get("generateName")
@@ -275,9 +277,20 @@ impl Registry {
             obj = events::to_core(&obj);
         }
         let ns = ns.filter(|_| def.namespaced);
-        let attrs = admission::Attributes::new(def, "", ns, &name, Operation::Create, opts);
         super::defaults::apply(def, &mut obj);
+        // Upstream generates names after mutating admission: webhooks see
+        // a generateName request unnamed, and may name it themselves.
+        if generated {
+            meta_mut(&mut obj).remove("name");
+        }
+        let unnamed = if generated { "" } else { name.as_str() };
+        let attrs = admission::Attributes::new(def, "", ns, unnamed, Operation::Create, opts);
         admission::mutate(&self.store, &attrs, &mut obj, &mut warnings).await?;
+        if meta::name(&obj).is_empty() {
+            meta_mut(&mut obj).insert("name".into(), json!(name));
+        }
+        let name = meta::name(&obj).to_string();
+        let attrs = admission::Attributes::new(def, "", ns, &name, Operation::Create, opts);
         {
             let generation = has_generation(def, &obj);
             let m = meta_mut(&mut obj);
