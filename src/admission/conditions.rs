@@ -28,7 +28,7 @@ pub(super) fn matches(
 /// when failing open, and are returned (aggregated as Go does) when not.
 pub(super) fn evaluate(
     conditions: &[Value],
-    vars: &[&str],
+    vars: &[&'static str],
     bindings: &expr::Bindings,
     fails_open: bool,
 ) -> Result<bool, String> {

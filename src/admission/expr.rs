@@ -1,6 +1,9 @@
 //! The one place admission compiles and evaluates CEL, with upstream's
 //! wording of compile and evaluation failures.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
 use serde_json::Value;
 
 use crate::cel::{self, Program};
@@ -26,10 +29,33 @@ pub(super) fn policy_vars(has_params: bool) -> Vec<&'static str> {
     vars
 }
 
+/// Compiled expressions by source and declared variables: policies and
+/// conditions are read from the store at every request, their programs
+/// need not be rebuilt each time.
+type Cache = HashMap<(String, Vec<&'static str>), Result<Program, String>>;
+
+/// Entries past which the cache starts over (configurations changed a lot).
+const CACHE_LIMIT: usize = 4096;
+
+fn cache() -> &'static Mutex<Cache> {
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
 /// Compiles `expression`; the error reads as upstream's
 /// (`compilation failed: ERROR: <input>:1:5: ...`).
-pub(super) fn compile(expression: &str, vars: &[&str]) -> Result<Program, String> {
-    cel::compile(expression, vars).map_err(|e| format!("compilation failed: {e}"))
+pub(super) fn compile(expression: &str, vars: &[&'static str]) -> Result<Program, String> {
+    let key = (expression.to_string(), vars.to_vec());
+    if let Some(hit) = cache().lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return hit.clone();
+    }
+    let compiled = cel::compile(expression, vars).map_err(|e| format!("compilation failed: {e}"));
+    let mut cache = cache().lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() >= CACHE_LIMIT {
+        cache.clear();
+    }
+    cache.insert(key, compiled.clone());
+    compiled
 }
 
 /// The bindings an evaluation runs with, and a policy's variables, which

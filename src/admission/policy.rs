@@ -220,7 +220,7 @@ fn evaluate(
 
 /// The message of a failed validation: its `messageExpression` when that
 /// gives a one-line string, else its `message`, else the expression.
-fn failure_message(validation: &Value, vars: &[&str], bindings: &expr::Bindings) -> String {
+fn failure_message(validation: &Value, vars: &[&'static str], bindings: &expr::Bindings) -> String {
     let text = |field: &str| {
         validation
             .get(field)

@@ -189,7 +189,7 @@ pub(crate) fn webhook_configuration(
 }
 
 /// `matchConditions` of a webhook or policy: named, compiling expressions.
-fn match_conditions(obj: &Value, path: &str, vars: &[&str], errs: &mut Vec<FieldError>) {
+fn match_conditions(obj: &Value, path: &str, vars: &[&'static str], errs: &mut Vec<FieldError>) {
     let mut names = std::collections::HashSet::new();
     for (i, c) in obj
         .get("matchConditions")
@@ -223,7 +223,7 @@ fn expression(
     obj: &Value,
     field: &str,
     path: &str,
-    vars: &[&str],
+    vars: &[&'static str],
     required: &str,
     errs: &mut Vec<FieldError>,
 ) {
