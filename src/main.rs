@@ -1,6 +1,7 @@
 //! sovedge: one binary that turns a small box into a Kubernetes-compatible
 //! edge cloud.
 
+mod admission;
 mod api;
 #[allow(dead_code)] // Users arrive with CRD validation rules and admission policies.
 mod cel;

@@ -125,7 +125,7 @@ pub(crate) async fn resource(State(state): State<Arc<AppState>>, req: Request) -
     };
     let resp = match result {
         Ok(resp) => resp,
-        Err(e) => status_response(&e),
+        Err(e) => with_warnings(status_response(&e), &e.warnings),
     };
     match deprecation {
         Some(w) => with_warnings(resp, &[w.to_string()]),

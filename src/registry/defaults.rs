@@ -52,6 +52,7 @@ pub(crate) fn apply(def: &ResourceDef, obj: &mut Value) {
             }
         }
         ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => binding(root),
+        ("admissionregistration.k8s.io", kind) => crate::admission::defaults::apply(kind, root),
         ("scheduling.k8s.io", "PriorityClass") => {
             default_str(root, "preemptionPolicy", "PreemptLowerPriority");
         }

@@ -11,6 +11,7 @@ use super::meta::{self, meta_mut};
 use super::resources::{self, ResourceDef, VerbSet};
 use super::write::WriteOpts;
 use super::{ListOpts, Registry, def_for_key, key, store_error};
+use crate::admission::{self, Operation};
 use crate::store::{Op, revision_of};
 
 #[derive(Debug, Clone, Default)]
@@ -145,6 +146,8 @@ impl Registry {
                 "this namespace may not be deleted",
             ));
         }
+        self.admit_delete(def, ns, name, &current, opts, wopts)
+            .await?;
         if def.group == "apiextensions.k8s.io" && def.kind == "CustomResourceDefinition" {
             return self.delete_crd(def, name, &current, wopts).await;
         }
@@ -207,6 +210,37 @@ impl Registry {
             Propagation::Foreground => {}
         }
         Ok(Deleted::Gone(self.present(def, &gone)))
+    }
+
+    /// Mutating and validating admission of a deletion: the webhooks see
+    /// the stored object as `oldObject` and the DeleteOptions.
+    async fn admit_delete(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        name: &str,
+        current: &Value,
+        opts: &DeleteOpts,
+        wopts: &WriteOpts,
+    ) -> Result<()> {
+        let mut attrs = admission::Attributes::new(def, "", ns, name, Operation::Delete, wopts);
+        if let Some(g) = opts.grace_period_seconds {
+            attrs.options["gracePeriodSeconds"] = json!(g);
+        }
+        if let Some(p) = &opts.propagation {
+            attrs.options["propagationPolicy"] = json!(p);
+        }
+        if let Some(uid) = &opts.precondition_uid {
+            attrs.options["preconditions"]["uid"] = json!(uid);
+        }
+        if let Some(rv) = &opts.precondition_rv {
+            attrs.options["preconditions"]["resourceVersion"] = json!(rv);
+        }
+        let attrs = attrs.with_objects(None, Some(current));
+        // Deletions carry no object; warnings have no response to go to.
+        let mut warnings = Vec::new();
+        admission::mutate(&self.store, &attrs, &mut Value::Null, &mut warnings).await?;
+        admission::validate(&self.store, &attrs, &mut warnings).await
     }
 
     pub(crate) async fn delete_collection(

@@ -12,6 +12,9 @@ pub(crate) struct ApiError {
     pub(crate) reason: &'static str,
     pub(crate) message: String,
     pub(crate) details: Option<Value>,
+    /// `Warning` headers the response carries with the error (admission
+    /// warnings gathered before a refusal).
+    pub(crate) warnings: Vec<String>,
 }
 
 pub(crate) type Result<T, E = ApiError> = std::result::Result<T, E>;
@@ -52,6 +55,7 @@ impl ApiError {
             reason,
             message: message.into(),
             details: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -185,6 +189,12 @@ impl ApiError {
         });
         if let Some(d) = &self.details {
             s["details"] = d.clone();
+        }
+        // Like Go's omitempty: a webhook's Status may come without a reason.
+        if self.reason.is_empty()
+            && let Some(o) = s.as_object_mut()
+        {
+            o.remove("reason");
         }
         s
     }

@@ -718,6 +718,16 @@ pub(crate) fn validate(def: &ResourceDef, obj: &Value, old: Option<&Value>) -> V
         ("coordination.k8s.io", "Lease") => other::lease(obj, e),
         ("autoscaling", "HorizontalPodAutoscaler") => other::hpa(obj, e),
         ("policy", "PodDisruptionBudget") => other::pdb(obj, e),
+        (
+            "admissionregistration.k8s.io",
+            kind @ ("ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration"),
+        ) => crate::admission::validation::webhook_configuration(kind, obj, old, e),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy") => {
+            crate::admission::validation::policy(obj, e)
+        }
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding") => {
+            crate::admission::validation::binding(obj, e)
+        }
         ("apiextensions.k8s.io", "CustomResourceDefinition")
         | ("apiregistration.k8s.io", "APIService")
             if old.is_none() =>

@@ -12,6 +12,7 @@ use super::service_alloc;
 use super::typed::{self, DecodeError};
 use super::validation::{self, ErrorType, FieldError};
 use super::{Registry, UserInfo, events, key, store_error};
+use crate::admission::{self, Operation};
 use crate::store::{Op, revision_of};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -220,6 +221,7 @@ impl Registry {
         }
         self.allow(def, "create")?;
         let mut warnings = Vec::new();
+        let generated;
         {
             let m = meta_mut(&mut body);
             let body_ns = m.get("namespace").and_then(Value::as_str).unwrap_or("");
@@ -248,6 +250,7 @@ impl Registry {
                 .get("name")
                 .and_then(Value::as_str)
                 .is_some_and(|s| !s.is_empty());
+            generated = !has_name;
             if !has_name {
                 match m
                     .get("generateName")
@@ -280,6 +283,21 @@ impl Registry {
         if is_events_v1 {
             obj = events::to_core(&obj);
         }
+        let ns = ns.filter(|_| def.namespaced);
+        super::defaults::apply(def, &mut obj);
+        // Upstream generates names after mutating admission: webhooks see
+        // a generateName request unnamed, and may name it themselves.
+        if generated {
+            meta_mut(&mut obj).remove("name");
+        }
+        let unnamed = if generated { "" } else { name.as_str() };
+        let attrs = admission::Attributes::new(def, "", ns, unnamed, Operation::Create, opts);
+        admission::mutate(&self.store, &attrs, &mut obj, &mut warnings).await?;
+        if meta::name(&obj).is_empty() {
+            meta_mut(&mut obj).insert("name".into(), json!(name));
+        }
+        let name = meta::name(&obj).to_string();
+        let attrs = admission::Attributes::new(def, "", ns, &name, Operation::Create, opts);
         {
             let generation = has_generation(def, &obj);
             let m = meta_mut(&mut obj);
@@ -323,6 +341,12 @@ impl Registry {
         super::defaults::prepare_for_create(def, &mut obj);
         let _allocating = self.allocate(def, &name, &mut obj, None).await?;
         validate(def, &obj, None)?;
+        admission::validate(
+            &self.store,
+            &attrs.with_objects(Some(&obj), None),
+            &mut warnings,
+        )
+        .await?;
         if opts.dry_run {
             return Ok(Outcome {
                 object: self.present(def, &Arc::new(obj)),
@@ -438,7 +462,9 @@ impl Registry {
                         && expected.is_none()
                         && attempt < super::WRITE_RETRIES => {}
                 Ok(mut out) => {
-                    out.warnings = warnings;
+                    let mut all = warnings;
+                    all.append(&mut out.warnings);
+                    out.warnings = all;
                     return Ok(out);
                 }
                 Err(e) => return Err(e),
@@ -455,12 +481,24 @@ impl Registry {
         ns: Option<&str>,
         name: &str,
         current: &Arc<Value>,
-        incoming: Value,
+        mut incoming: Value,
         sub: Option<Subresource>,
         expected: Option<u64>,
         opts: &WriteOpts,
     ) -> Result<Outcome> {
         let requested = incoming.pointer("/metadata/managedFields").cloned();
+        let mut warnings = Vec::new();
+        let subresource = match sub {
+            Some(Subresource::Status) => "status",
+            Some(Subresource::Scale) => "scale",
+            None => "",
+        };
+        let attrs = admission::Attributes::new(def, subresource, ns, name, Operation::Update, opts);
+        // A Scale carries no object to mutate here: its webhooks validate only.
+        if sub != Some(Subresource::Scale) {
+            let attrs = attrs.with_objects(None, Some(current));
+            admission::mutate(&self.store, &attrs, &mut incoming, &mut warnings).await?;
+        }
         let mut new = match sub {
             Some(Subresource::Status) => {
                 let mut new = (**current).clone();
@@ -539,13 +577,21 @@ impl Registry {
         }
         let _allocating = self.allocate(def, name, &mut new, Some(current)).await?;
         validate(def, &new, Some(current))?;
+        if sub == Some(Subresource::Scale) {
+            let (scale, old) = (scale_of(def, &new), scale_of(def, current));
+            let attrs = attrs.with_objects(Some(&scale), Some(&old));
+            admission::validate(&self.store, &attrs, &mut warnings).await?;
+        } else {
+            let attrs = attrs.with_objects(Some(&new), Some(current));
+            admission::validate(&self.store, &attrs, &mut warnings).await?;
+        }
         let k = key(def, ns, name);
         if meta::is_deleting(&new) && meta::finalizers(&new).is_empty() {
             // The last finalizer is gone: the deletion completes now.
             if opts.dry_run {
                 return Ok(Outcome {
                     object: Arc::new(new),
-                    warnings: Vec::new(),
+                    warnings,
                 });
             }
             let gone = self
@@ -559,7 +605,7 @@ impl Registry {
             self.collect_dependents(meta::uid(&gone).to_string());
             return Ok(Outcome {
                 object: self.present(def, &gone),
-                warnings: Vec::new(),
+                warnings,
             });
         }
         if meta::same_object(current, &new) {
@@ -568,13 +614,13 @@ impl Registry {
             }
             return Ok(Outcome {
                 object: self.present(def, current),
-                warnings: Vec::new(),
+                warnings,
             });
         }
         if opts.dry_run {
             return Ok(Outcome {
                 object: self.present(def, &Arc::new(new)),
-                warnings: Vec::new(),
+                warnings,
             });
         }
         let stored = self
@@ -591,7 +637,7 @@ impl Registry {
         }
         Ok(Outcome {
             object: self.present(def, &stored),
-            warnings: Vec::new(),
+            warnings,
         })
     }
 
@@ -655,7 +701,9 @@ impl Registry {
                 self.commit_update(def, ns, name, &current, incoming, sub, Some(expected), opts)
                     .await
                     .map(|mut o| {
-                        o.warnings = warnings;
+                        let mut all = warnings;
+                        all.append(&mut o.warnings);
+                        o.warnings = all;
                         o
                     })
                     .inspect_err(|_| retryable = user_rv.is_none())
