@@ -10,6 +10,21 @@
 
 use serde_json::{Map, Value};
 
+mod builtin;
+mod extensions;
+mod served;
+#[cfg(test)]
+mod table_tests;
+
+pub(crate) use builtin::{REF_PREFIX, builtin};
+pub(crate) use served::{custom_definition_name, custom_schema, root_for};
+
+/// The built-in definitions (every built-in kind, its list, and the meta
+/// types), built on the first call.
+pub(crate) fn builtin_definitions() -> &'static Definitions {
+    &builtin().defs
+}
+
 /// Named schema definitions a `$ref` can point into.
 pub(crate) type Definitions = Map<String, Value>;
 
