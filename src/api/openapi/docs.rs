@@ -1,0 +1,350 @@
+//! Builders of the OpenAPI documents: v2 (every served resource in one
+//! document) and v3 (one document per group version), both with full
+//! schemas. Definitions come from `schema::builtin_definitions` and, for
+//! custom resources, from their CRD's schema, so a custom resource appears
+//! as soon as it is served. Documents are built per request (they are
+//! large and asked for rarely; caching them would cost megabytes of idle
+//! memory); `served_hash` is cheap, so unchanged documents answer 304.
+
+use std::collections::BTreeSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use serde_json::{Map, Value, json};
+
+use super::super::discovery::KUBE_VERSION;
+use crate::registry::resources::{self, ResourceDef, VerbSet};
+use crate::schema::{self, REF_PREFIX};
+
+const V3_PREFIX: &str = "#/components/schemas/";
+const META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.";
+
+/// Which document is being built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    V2,
+    V3,
+}
+
+pub(super) fn gv_path(group: &str, version: &str) -> String {
+    if group.is_empty() {
+        format!("api/{version}")
+    } else {
+        format!("apis/{group}/{version}")
+    }
+}
+
+/// A digest of what the documents for the served resources (all of them,
+/// or those of one group version) contain: changes when a resource or a
+/// CRD schema is added, changed or removed, and with the binary.
+pub(super) fn served_hash(gv: Option<(&str, &str)>) -> String {
+    let mut h = DefaultHasher::new();
+    env!("CARGO_PKG_VERSION").hash(&mut h);
+    for d in resources::all() {
+        if gv.is_some_and(|(g, v)| d.group != g || d.version != v) {
+            continue;
+        }
+        (d.group, d.version, d.kind, d.plural, d.namespaced).hash(&mut h);
+        if let Some(s) = d.custom.and_then(|c| c.schema.as_ref()) {
+            s.to_string().hash(&mut h);
+        }
+    }
+    format!("{:016X}", h.finish())
+}
+
+/// The definition name of a served resource's kind and of its list.
+fn names(d: &'static ResourceDef) -> Option<(String, Option<String>)> {
+    if d.custom.is_some() {
+        let n = schema::custom_definition_name(d);
+        return Some((n.clone(), Some(format!("{n}List"))));
+    }
+    let b = schema::builtin();
+    let kind = b.name_of(d.group, d.version, d.kind)?.to_owned();
+    let list = b
+        .name_of(d.group, d.version, &format!("{}List", d.kind))
+        .map(str::to_owned);
+    Some((kind, list))
+}
+
+/// The definitions a custom resource adds: its kind and its list.
+fn custom_definitions(d: &'static ResourceDef, out: &mut Map<String, Value>) {
+    let Some(s) = schema::custom_schema(d) else {
+        return;
+    };
+    let name = schema::custom_definition_name(d);
+    out.insert(name.clone(), s.clone());
+    out.insert(
+        format!("{name}List"),
+        json!({
+            "description": format!("{}List is a list of {}", d.kind, d.kind),
+            "type": "object",
+            "properties": {
+                "apiVersion": { "type": "string", "description": "APIVersion defines the versioned schema of this representation of an object." },
+                "items": {
+                    "description": format!("List of {}. More info: https://git.k8s.io/community/contributors/devel/api-conventions.md", d.plural),
+                    "type": "array",
+                    "items": { "$ref": format!("{REF_PREFIX}{name}") },
+                },
+                "kind": { "type": "string", "description": "Kind is a string value representing the REST resource this object represents." },
+                "metadata": { "$ref": format!("{REF_PREFIX}{META}ListMeta"), "description": "Standard list metadata." },
+            },
+            "required": ["items"],
+            "x-kubernetes-group-version-kind": [{ "group": d.group, "version": d.version, "kind": format!("{}List", d.kind) }],
+        }),
+    );
+}
+
+fn param(style: Style, name: &str, place: &str) -> Value {
+    let mut p = match style {
+        Style::V2 => json!({ "name": name, "in": place, "type": "string", "uniqueItems": true }),
+        Style::V3 => {
+            json!({ "name": name, "in": place, "schema": { "type": "string", "uniqueItems": true } })
+        }
+    };
+    if place == "path" {
+        p["required"] = true.into();
+    }
+    p
+}
+
+fn reference(style: Style, name: &str) -> Value {
+    match style {
+        Style::V2 => json!({ "$ref": format!("{REF_PREFIX}{name}") }),
+        Style::V3 => json!({ "$ref": format!("{V3_PREFIX}{name}") }),
+    }
+}
+
+fn operation(
+    style: Style,
+    def: &ResourceDef,
+    action: &str,
+    params: &[&str],
+    body: Option<&str>,
+    returns: Option<&str>,
+) -> Value {
+    let mut parameters: Vec<Value> = params.iter().map(|p| param(style, p, "query")).collect();
+    let mut op = json!({
+        "operationId": format!("{action}{}", def.kind),
+        "x-kubernetes-action": action,
+        "x-kubernetes-group-version-kind": { "group": def.group, "version": def.version, "kind": def.kind },
+    });
+    let ok = match (style, returns) {
+        (_, None) => json!({ "description": "OK" }),
+        (Style::V2, Some(r)) => json!({ "description": "OK", "schema": reference(style, r) }),
+        (Style::V3, Some(r)) => {
+            json!({ "description": "OK", "content": { "application/json": { "schema": reference(style, r) } } })
+        }
+    };
+    op["responses"] = json!({ "200": ok });
+    if let Some(b) = body {
+        match style {
+            Style::V2 => parameters.push(json!({ "name": "body", "in": "body", "required": true, "schema": reference(style, b) })),
+            Style::V3 => {
+                op["requestBody"] = json!({ "content": { "*/*": { "schema": reference(style, b) } }, "required": true });
+            }
+        }
+    }
+    if style == Style::V2 {
+        op["consumes"] = json!(["*/*"]);
+        op["produces"] = json!(["application/json", "application/yaml"]);
+        op["schemes"] = json!(["https"]);
+    }
+    op["parameters"] = Value::Array(parameters);
+    op
+}
+
+/// The paths of one served resource.
+fn resource_paths(style: Style, d: &'static ResourceDef, paths: &mut Map<String, Value>) {
+    let base = format!("/{}", gv_path(d.group, d.version));
+    let scope = if d.namespaced {
+        format!("{base}/namespaces/{{namespace}}/{}", d.plural)
+    } else {
+        format!("{base}/{}", d.plural)
+    };
+    let (kind, list) = names(d).unzip();
+    let (kind, list) = (kind.as_deref(), list.flatten());
+    let status = format!("{META}Status");
+    let write = ["dryRun", "fieldManager", "fieldValidation", "pretty"];
+    let mut collection = Map::new();
+    let mut item = Map::new();
+    let list_params = [
+        "labelSelector",
+        "fieldSelector",
+        "limit",
+        "continue",
+        "resourceVersion",
+        "watch",
+    ];
+    match d.verbs {
+        VerbSet::CreateOnly => {
+            collection.insert("post".into(), operation(style, d, "post", &write, kind, kind));
+        }
+        VerbSet::ReadOnly => {
+            collection.insert(
+                "get".into(),
+                operation(style, d, "list", &list_params, None, list.as_deref()),
+            );
+            item.insert("get".into(), operation(style, d, "get", &["pretty"], None, kind));
+        }
+        VerbSet::Crud => {
+            collection.insert(
+                "get".into(),
+                operation(style, d, "list", &list_params, None, list.as_deref()),
+            );
+            collection.insert("post".into(), operation(style, d, "post", &write, kind, kind));
+            collection.insert(
+                "delete".into(),
+                operation(
+                    style,
+                    d,
+                    "deletecollection",
+                    &["dryRun", "labelSelector", "fieldSelector"],
+                    None,
+                    Some(&status),
+                ),
+            );
+            item.insert("get".into(), operation(style, d, "get", &["pretty"], None, kind));
+            item.insert("put".into(), operation(style, d, "put", &write, kind, kind));
+            item.insert(
+                "patch".into(),
+                operation(
+                    style,
+                    d,
+                    "patch",
+                    &["dryRun", "fieldManager", "fieldValidation", "force"],
+                    Some(&format!("{META}Patch")),
+                    kind,
+                ),
+            );
+            item.insert(
+                "delete".into(),
+                operation(
+                    style,
+                    d,
+                    "delete",
+                    &["dryRun", "gracePeriodSeconds", "propagationPolicy"],
+                    None,
+                    Some(&status),
+                ),
+            );
+        }
+    }
+    let mut path_params = Vec::new();
+    if d.namespaced {
+        path_params.push(param(style, "namespace", "path"));
+    }
+    collection.insert("parameters".into(), Value::Array(path_params.clone()));
+    paths.insert(scope.clone(), Value::Object(collection));
+    if !item.is_empty() {
+        path_params.push(param(style, "name", "path"));
+        item.insert("parameters".into(), Value::Array(path_params));
+        paths.insert(format!("{scope}/{{name}}"), Value::Object(item));
+    }
+}
+
+/// The Swagger 2.0 document of every served resource.
+pub(super) fn v2() -> Value {
+    let mut paths = Map::new();
+    let mut defs = schema::builtin_definitions().clone();
+    for d in resources::all() {
+        resource_paths(Style::V2, d, &mut paths);
+        if d.custom.is_some() {
+            custom_definitions(d, &mut defs);
+        }
+    }
+    json!({
+        "swagger": "2.0",
+        "info": { "title": "Kubernetes", "version": KUBE_VERSION },
+        "paths": paths,
+        "definitions": defs,
+    })
+}
+
+/// The OpenAPI 3.0 document of one group version, `None` if nothing is
+/// served there.
+pub(super) fn v3(group: &str, version: &str) -> Option<Value> {
+    let served: Vec<&'static ResourceDef> = resources::all()
+        .into_iter()
+        .filter(|d| d.group == group && d.version == version)
+        .collect();
+    if served.is_empty() {
+        return None;
+    }
+    let mut paths = Map::new();
+    let mut custom = Map::new();
+    let mut roots = BTreeSet::new();
+    for d in &served {
+        resource_paths(Style::V3, d, &mut paths);
+        if d.custom.is_some() {
+            custom_definitions(d, &mut custom);
+        }
+        if let Some((k, l)) = names(d) {
+            roots.insert(k);
+            roots.extend(l);
+        }
+    }
+    for m in ["Status", "DeleteOptions", "WatchEvent", "Patch"] {
+        roots.insert(format!("{META}{m}"));
+    }
+    let builtin = schema::builtin_definitions();
+    let lookup = |n: &str| custom.get(n).or_else(|| builtin.get(n));
+    // Everything the roots reference, transitively.
+    let mut seen = BTreeSet::new();
+    let mut todo: Vec<String> = roots.into_iter().collect();
+    while let Some(n) = todo.pop() {
+        if !seen.insert(n.clone()) {
+            continue;
+        }
+        if let Some(s) = lookup(&n) {
+            collect_refs(s, &mut todo);
+        }
+    }
+    let schemas: Map<String, Value> = seen
+        .into_iter()
+        .filter_map(|n| lookup(&n).map(|s| (n.clone(), to_v3(s))))
+        .collect();
+    Some(json!({
+        "openapi": "3.0.0",
+        "info": { "title": "Kubernetes", "version": KUBE_VERSION },
+        "paths": paths,
+        "components": { "schemas": schemas },
+    }))
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(o) => {
+            if let Some(r) = o.get("$ref").and_then(Value::as_str) {
+                out.push(r.trim_start_matches(REF_PREFIX).to_owned());
+            }
+            o.values().for_each(|c| collect_refs(c, out));
+        }
+        Value::Array(a) => a.iter().for_each(|c| collect_refs(c, out)),
+        _ => {}
+    }
+}
+
+/// Rewrites a definition for OpenAPI v3: references point into
+/// `components/schemas`, and a reference with siblings (a field's own
+/// description) is wrapped in `allOf`, as upstream writes it.
+fn to_v3(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => {
+            if let Some(r) = o.get("$ref").and_then(Value::as_str) {
+                let target = json!({ "$ref": format!("{V3_PREFIX}{}", r.trim_start_matches(REF_PREFIX)) });
+                if o.len() == 1 {
+                    return target;
+                }
+                let mut out: Map<String, Value> = o
+                    .iter()
+                    .filter(|(k, _)| *k != "$ref")
+                    .map(|(k, v)| (k.clone(), to_v3(v)))
+                    .collect();
+                out.insert("allOf".into(), json!([target]));
+                return Value::Object(out);
+            }
+            Value::Object(o.iter().map(|(k, v)| (k.clone(), to_v3(v))).collect())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(to_v3).collect()),
+        other => other.clone(),
+    }
+}
