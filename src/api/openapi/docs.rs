@@ -38,7 +38,7 @@ pub(super) fn gv_path(group: &str, version: &str) -> String {
 /// CRD schema is added, changed or removed, and with the binary.
 pub(super) fn served_hash(gv: Option<(&str, &str)>) -> String {
     let mut h = DefaultHasher::new();
-    env!("CARGO_PKG_VERSION").hash(&mut h);
+    build_id().hash(&mut h);
     for d in resources::all() {
         if gv.is_some_and(|(g, v)| d.group != g || d.version != v) {
             continue;
@@ -49,6 +49,26 @@ pub(super) fn served_hash(gv: Option<(&str, &str)>) -> String {
         }
     }
     format!("{:016X}", h.finish())
+}
+
+/// Identifies this build of the binary, whose built-in schemas it carries:
+/// the package version, and the executable's size and modification time,
+/// so a rebuilt binary gets new hashes without a version bump.
+fn build_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let meta = std::env::current_exe().and_then(std::fs::metadata).ok();
+        let stamp = meta
+            .as_ref()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        format!(
+            "{}-{}-{stamp}",
+            env!("CARGO_PKG_VERSION"),
+            meta.map_or(0, |m| m.len())
+        )
+    })
 }
 
 /// The definition name of a served resource's kind and of its list.
@@ -300,7 +320,7 @@ pub(super) fn v3(group: &str, version: &str) -> Option<Value> {
     }
     let schemas: Map<String, Value> = seen
         .into_iter()
-        .filter_map(|n| lookup(&n).map(|s| (n.clone(), to_v3(s))))
+        .filter_map(|n| lookup(&n).map(|s| (n.clone(), v3_definition(&n, s))))
         .collect();
     Some(json!({
         "openapi": "3.0.0",
@@ -308,6 +328,26 @@ pub(super) fn v3(group: &str, version: &str) -> Option<Value> {
         "paths": paths,
         "components": { "schemas": schemas },
     }))
+}
+
+/// A definition as v3 publishes it. The two types that take more than one
+/// JSON type are written as `oneOf` there (a string in v2), which is also
+/// what makes `kubectl explain` name them (`<IntOrString>`, `<Quantity>`).
+fn v3_definition(name: &str, s: &Value) -> Value {
+    let one_of = match name {
+        "io.k8s.apimachinery.pkg.util.intstr.IntOrString" => ["integer", "string"],
+        "io.k8s.apimachinery.pkg.api.resource.Quantity" => ["string", "number"],
+        _ => return to_v3(s),
+    };
+    let mut out = to_v3(s);
+    if let Value::Object(o) = &mut out {
+        o.remove("type");
+        o.insert(
+            "oneOf".into(),
+            json!([{ "type": one_of[0] }, { "type": one_of[1] }]),
+        );
+    }
+    out
 }
 
 fn collect_refs(v: &Value, out: &mut Vec<String>) {
