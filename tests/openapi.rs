@@ -10,11 +10,16 @@ use common::Server;
 const VERSIONS: [&str; 2] = ["1.27", "1.33"];
 
 fn lines(out: &str) -> Vec<String> {
-    out.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect()
+    out.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
 }
 
 fn has(out: &str, want: &str) {
-    assert!(lines(out).iter().any(|l| l == want), "missing {want:?} in:\n{out}");
+    assert!(
+        lines(out).iter().any(|l| l == want),
+        "missing {want:?} in:\n{out}"
+    );
 }
 
 #[test]
@@ -42,7 +47,10 @@ fn explain_container_ports_and_core_kinds() {
         let out = s.ok(v, &["explain", "pods.spec.containers.ports"]);
         has(&out, "KIND: Pod");
         has(&out, "VERSION: v1");
-        assert!(!out.contains("GROUP:"), "core kinds have no group line:\n{out}");
+        assert!(
+            !out.contains("GROUP:"),
+            "core kinds have no group line:\n{out}"
+        );
         has(&out, "FIELD: ports <[]ContainerPort>");
         has(&out, "containerPort <integer> -required-");
         has(&out, "hostIP <string>");
@@ -60,7 +68,12 @@ fn explain_from_the_v2_protobuf_document() {
     for v in VERSIONS {
         let out = s.ok(
             v,
-            &["explain", "deployment.spec.strategy", "--output", "plaintext-openapiv2"],
+            &[
+                "explain",
+                "deployment.spec.strategy",
+                "--output",
+                "plaintext-openapiv2",
+            ],
         );
         has(&out, "KIND: Deployment");
         has(&out, "VERSION: apps/v1");
@@ -76,7 +89,10 @@ fn misspelled_field_is_refused_naming_it() {
     let manifest = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx\n        imagee: typo\n";
     for v in VERSIONS {
         let out = s.kubectl_stdin(v, &["apply", "--validate=true", "-f", "-"], manifest);
-        assert!(!out.status.success(), "kubectl {v} accepted a misspelled field");
+        assert!(
+            !out.status.success(),
+            "kubectl {v} accepted a misspelled field"
+        );
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
             err.contains("spec.template.spec.containers[0].imagee"),
@@ -90,17 +106,32 @@ fn v3_root_hash_and_apply_merges_by_the_schema() {
     let s = Server::start();
     let out = s.ok("1.33", &["get", "--raw", "/openapi/v3"]);
     let root = common::json(&out);
-    let url = root["paths"]["apis/apps/v1"]["serverRelativeURL"].as_str().expect("url");
+    let url = root["paths"]["apis/apps/v1"]["serverRelativeURL"]
+        .as_str()
+        .expect("url");
     assert!(url.starts_with("/openapi/v3/apis/apps/v1?hash="), "{url}");
     // kubectl apply computes its patch from the published merge keys: the
     // second apply changes the one container instead of adding one.
-    let m = |image: &str| format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: web\n        image: {image}\n        ports:\n        - containerPort: 80\n");
+    let m = |image: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: web\n        image: {image}\n        ports:\n        - containerPort: 80\n"
+        )
+    };
     for v in VERSIONS {
         let o = s.kubectl_stdin(v, &["apply", "-f", "-"], &m("nginx:1"));
         assert!(o.status.success(), "{o:?}");
         let o = s.kubectl_stdin(v, &["apply", "-f", "-"], &m("nginx:2"));
         assert!(o.status.success(), "{o:?}");
-        let got = s.ok(v, &["get", "deploy", "web", "-o", "jsonpath={.spec.template.spec.containers[*].image}"]);
+        let got = s.ok(
+            v,
+            &[
+                "get",
+                "deploy",
+                "web",
+                "-o",
+                "jsonpath={.spec.template.spec.containers[*].image}",
+            ],
+        );
         assert_eq!(got, "nginx:2");
         s.ok(v, &["delete", "deploy", "web"]);
     }

@@ -86,15 +86,19 @@ impl Collector {
     /// A top-level kind with a `<Kind>List`.
     fn kind<T: JsonSchema + Resource>(&mut self) {
         self.single::<T>();
-        self.lists
-            .push((T::schema_name().into_owned(), (T::GROUP, T::VERSION, T::KIND)));
+        self.lists.push((
+            T::schema_name().into_owned(),
+            (T::GROUP, T::VERSION, T::KIND),
+        ));
     }
 
     /// A kind without a list (reviews, subresource kinds).
     fn single<T: JsonSchema + Resource>(&mut self) {
         self.generator.subschema_for::<T>();
-        self.kinds
-            .push((T::schema_name().into_owned(), (T::GROUP, T::VERSION, T::KIND)));
+        self.kinds.push((
+            T::schema_name().into_owned(),
+            (T::GROUP, T::VERSION, T::KIND),
+        ));
     }
 
     /// A type referenced by clients but not a kind of its own.
@@ -308,7 +312,13 @@ fn set_gvk(defs: &mut Definitions, name: &str, gvks: &[Gvk<'_>]) {
 /// every served group version.
 fn meta_gvks(defs: &mut Definitions, kinds: &[(String, Gvk<'_>)]) {
     let meta = "io.k8s.apimachinery.pkg.apis.meta.v1.";
-    for k in ["Status", "APIGroup", "APIGroupList", "APIResourceList", "APIVersions"] {
+    for k in [
+        "Status",
+        "APIGroup",
+        "APIGroupList",
+        "APIResourceList",
+        "APIVersions",
+    ] {
         set_gvk(defs, &format!("{meta}{k}"), &[("", "v1", k)]);
     }
     let mut gvs: Vec<(&str, &str)> = kinds.iter().map(|(_, (g, v, _))| (*g, *v)).collect();

@@ -30,24 +30,49 @@ fn every_served_kind_has_a_definition_with_its_gvk() {
             .expect("gvk");
         assert_eq!(gvk["kind"], d.kind);
         assert_eq!(gvk["group"], d.group);
-        assert!(n.field("metadata").is_some() || n.field("spec").is_some() || n.field("status").is_some(), "{}", d.kind);
+        assert!(
+            n.field("metadata").is_some()
+                || n.field("spec").is_some()
+                || n.field("status").is_some(),
+            "{}",
+            d.kind
+        );
     }
     let defs = builtin_definitions();
     let list = &defs["io.k8s.api.apps.v1.DeploymentList"];
-    assert_eq!(list["x-kubernetes-group-version-kind"][0]["kind"], "DeploymentList");
-    for meta in ["ObjectMeta", "ListMeta", "Status", "DeleteOptions", "WatchEvent", "APIResourceList"] {
-        assert!(defs.contains_key(&format!("io.k8s.apimachinery.pkg.apis.meta.v1.{meta}")), "{meta}");
+    assert_eq!(
+        list["x-kubernetes-group-version-kind"][0]["kind"],
+        "DeploymentList"
+    );
+    for meta in [
+        "ObjectMeta",
+        "ListMeta",
+        "Status",
+        "DeleteOptions",
+        "WatchEvent",
+        "APIResourceList",
+    ] {
+        assert!(
+            defs.contains_key(&format!("io.k8s.apimachinery.pkg.apis.meta.v1.{meta}")),
+            "{meta}"
+        );
     }
 }
 
 #[test]
 fn deployment_containers_are_a_map_keyed_by_name() {
-    let c = path(kind("apps", "v1", "Deployment"), &["spec", "template", "spec", "containers"]);
+    let c = path(
+        kind("apps", "v1", "Deployment"),
+        &["spec", "template", "spec", "containers"],
+    );
     assert_eq!(c.list_type(), ListType::Map(vec!["name"]));
     assert_eq!(c.patch_merge_key(), Some("name"));
     assert!(c.patch_strategy().merge);
     let ports = path(c, &["[]", "ports"]);
-    assert_eq!(ports.list_type(), ListType::Map(vec!["containerPort", "protocol"]));
+    assert_eq!(
+        ports.list_type(),
+        ListType::Map(vec!["containerPort", "protocol"])
+    );
     assert_eq!(ports.patch_merge_key(), Some("containerPort"));
     let env = path(c, &["[]", "env"]);
     assert_eq!(env.patch_merge_key(), Some("name"));
@@ -61,7 +86,10 @@ fn deployment_containers_are_a_map_keyed_by_name() {
     assert!(v.merge && v.retain_keys);
     assert_eq!(volumes.patch_merge_key(), Some("name"));
     // Ephemeral containers embed the container fields upstream.
-    let eph = path(kind("", "v1", "Pod"), &["spec", "ephemeralContainers", "[]", "env"]);
+    let eph = path(
+        kind("", "v1", "Pod"),
+        &["spec", "ephemeralContainers", "[]", "env"],
+    );
     assert_eq!(eph.patch_merge_key(), Some("name"));
 }
 
@@ -86,7 +114,13 @@ fn service_ports_metadata_and_atomic_maps() {
     assert_eq!(addrs.patch_merge_key(), Some("type"));
     let secrets = path(kind("", "v1", "ServiceAccount"), &["secrets"]);
     assert_eq!(secrets.patch_merge_key(), Some("name"));
-    let port = path(kind("", "v1", "Service"), &["spec", "ports", "[]", "targetPort"]);
+    let port = path(
+        kind("", "v1", "Service"),
+        &["spec", "ports", "[]", "targetPort"],
+    );
     assert_eq!(port.type_name(), Some("string"));
-    assert_eq!(port.get("format").and_then(Value::as_str), Some("int-or-string"));
+    assert_eq!(
+        port.get("format").and_then(Value::as_str),
+        Some("int-or-string")
+    );
 }

@@ -196,21 +196,30 @@ fn resource_paths(style: Style, d: &'static ResourceDef, paths: &mut Map<String,
     ];
     match d.verbs {
         VerbSet::CreateOnly => {
-            collection.insert("post".into(), operation(style, d, "post", &write, kind, kind));
+            collection.insert(
+                "post".into(),
+                operation(style, d, "post", &write, kind, kind),
+            );
         }
         VerbSet::ReadOnly => {
             collection.insert(
                 "get".into(),
                 operation(style, d, "list", &list_params, None, list.as_deref()),
             );
-            item.insert("get".into(), operation(style, d, "get", &["pretty"], None, kind));
+            item.insert(
+                "get".into(),
+                operation(style, d, "get", &["pretty"], None, kind),
+            );
         }
         VerbSet::Crud => {
             collection.insert(
                 "get".into(),
                 operation(style, d, "list", &list_params, None, list.as_deref()),
             );
-            collection.insert("post".into(), operation(style, d, "post", &write, kind, kind));
+            collection.insert(
+                "post".into(),
+                operation(style, d, "post", &write, kind, kind),
+            );
             collection.insert(
                 "delete".into(),
                 operation(
@@ -222,7 +231,10 @@ fn resource_paths(style: Style, d: &'static ResourceDef, paths: &mut Map<String,
                     Some(&status),
                 ),
             );
-            item.insert("get".into(), operation(style, d, "get", &["pretty"], None, kind));
+            item.insert(
+                "get".into(),
+                operation(style, d, "get", &["pretty"], None, kind),
+            );
             item.insert("put".into(), operation(style, d, "put", &write, kind, kind));
             item.insert(
                 "patch".into(),
@@ -370,7 +382,8 @@ fn to_v3(v: &Value) -> Value {
     match v {
         Value::Object(o) => {
             if let Some(r) = o.get("$ref").and_then(Value::as_str) {
-                let target = json!({ "$ref": format!("{V3_PREFIX}{}", r.trim_start_matches(REF_PREFIX)) });
+                let target =
+                    json!({ "$ref": format!("{V3_PREFIX}{}", r.trim_start_matches(REF_PREFIX)) });
                 if o.len() == 1 {
                     return target;
                 }

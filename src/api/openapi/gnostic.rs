@@ -107,10 +107,20 @@ fn schema(p: &mut Pb, s: &Value) {
     p.boolean(16, flag("uniqueItems"));
     p.int(17, int("maxProperties"));
     p.int(18, int("minProperties"));
-    for r in o.get("required").and_then(Value::as_array).into_iter().flatten() {
+    for r in o
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         p.string(19, r.as_str().unwrap_or(""));
     }
-    for e in o.get("enum").and_then(Value::as_array).into_iter().flatten() {
+    for e in o
+        .get("enum")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         p.any(20, e);
     }
     match o.get("additionalProperties") {
@@ -133,7 +143,12 @@ fn schema(p: &mut Pb, s: &Value) {
     if let Some(items) = o.get("items").filter(|i| i.is_object()) {
         p.message(23, |i| i.message(1, |s| schema(s, items)));
     }
-    for a in o.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+    for a in o
+        .get("allOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         p.message(24, |s| schema(s, a));
     }
     if let Some(props) = o.get("properties").and_then(Value::as_object) {
@@ -213,7 +228,12 @@ fn operation(p: &mut Pb, op: &Value) {
     for t in strings("consumes") {
         p.string(7, t);
     }
-    for v in o.get("parameters").and_then(Value::as_array).into_iter().flatten() {
+    for v in o
+        .get("parameters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         p.message(8, |pi| parameter(pi, v));
     }
     if let Some(rs) = o.get("responses").and_then(Value::as_object) {
@@ -223,7 +243,12 @@ fn operation(p: &mut Pb, op: &Value) {
                     n.string(1, code);
                     n.message(2, |rv| {
                         rv.message(1, |re| {
-                            re.string(1, resp.get("description").and_then(Value::as_str).unwrap_or(""));
+                            re.string(
+                                1,
+                                resp.get("description")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or(""),
+                            );
                             if let Some(s) = resp.get("schema") {
                                 re.message(2, |si| si.message(1, |sp| schema(sp, s)));
                             }
@@ -243,12 +268,23 @@ fn operation(p: &mut Pb, op: &Value) {
 
 fn path_item(p: &mut Pb, item: &Value) {
     let Some(o) = item.as_object() else { return };
-    for (method, field) in [("get", 2), ("put", 3), ("post", 4), ("delete", 5), ("patch", 8)] {
+    for (method, field) in [
+        ("get", 2),
+        ("put", 3),
+        ("post", 4),
+        ("delete", 5),
+        ("patch", 8),
+    ] {
         if let Some(op) = o.get(method) {
             p.message(field, |m| operation(m, op));
         }
     }
-    for v in o.get("parameters").and_then(Value::as_array).into_iter().flatten() {
+    for v in o
+        .get("parameters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         p.message(9, |pi| parameter(pi, v));
     }
 }
@@ -256,7 +292,10 @@ fn path_item(p: &mut Pb, item: &Value) {
 /// Encodes a Swagger 2.0 JSON document as `openapi.v2.Document`.
 pub(super) fn encode(doc: &Value) -> Vec<u8> {
     let mut p = Pb::default();
-    p.string(1, doc.get("swagger").and_then(Value::as_str).unwrap_or("2.0"));
+    p.string(
+        1,
+        doc.get("swagger").and_then(Value::as_str).unwrap_or("2.0"),
+    );
     if let Some(info) = doc.get("info").and_then(Value::as_object) {
         p.message(2, |i| {
             i.string(1, str_of(info, "title"));

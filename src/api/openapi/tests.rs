@@ -41,8 +41,12 @@ fn fields(mut buf: &[u8]) -> Vec<(u32, &[u8])> {
     out
 }
 
-fn field<'a>(buf: &'a [u8], n: u32) -> Vec<&'a [u8]> {
-    fields(buf).into_iter().filter(|(f, _)| *f == n).map(|(_, b)| b).collect()
+fn field(buf: &[u8], n: u32) -> Vec<&[u8]> {
+    fields(buf)
+        .into_iter()
+        .filter(|(f, _)| *f == n)
+        .map(|(_, b)| b)
+        .collect()
 }
 
 fn text(b: &[u8]) -> &str {
@@ -57,7 +61,10 @@ fn protobuf_v2_decodes_to_the_json_document() {
     let defs = field(&pb, 9);
     assert_eq!(defs.len(), 1);
     let named = field(defs[0], 1);
-    assert_eq!(named.len(), doc["definitions"].as_object().expect("defs").len());
+    assert_eq!(
+        named.len(),
+        doc["definitions"].as_object().expect("defs").len()
+    );
     let deploy_spec = named
         .iter()
         .find(|n| text(field(n, 1)[0]) == "io.k8s.api.apps.v1.DeploymentSpec")
@@ -80,7 +87,10 @@ fn protobuf_v2_decodes_to_the_json_document() {
         .into_iter()
         .map(|e| (text(field(e, 1)[0]), text(field(field(e, 2)[0], 2)[0])))
         .collect::<Vec<_>>();
-    assert!(ext.contains(&("x-kubernetes-patch-strategy", "\"retainKeys\"")), "{ext:?}");
+    assert!(
+        ext.contains(&("x-kubernetes-patch-strategy", "\"retainKeys\"")),
+        "{ext:?}"
+    );
     // Paths (8) hold NamedPathItems (2), and a patch operation lists fieldValidation.
     let paths = field(field(&pb, 8)[0], 2);
     let item = paths
@@ -156,12 +166,19 @@ fn custom_resources_join_both_documents() {
     let v3 = docs::v3("stable.example.com", "v1").expect("served");
     let schemas = &v3["components"]["schemas"];
     let cron = &schemas["com.example.stable.v1.CronTab"];
-    assert_eq!(cron["properties"]["spec"]["properties"]["cronSpec"]["type"], "string");
+    assert_eq!(
+        cron["properties"]["spec"]["properties"]["cronSpec"]["type"],
+        "string"
+    );
     assert_eq!(
         cron["x-kubernetes-group-version-kind"],
         json!([{ "group": "stable.example.com", "version": "v1", "kind": "CronTab" }])
     );
-    assert!(schemas.get("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta").is_some());
+    assert!(
+        schemas
+            .get("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta")
+            .is_some()
+    );
     assert!(schemas.get("com.example.stable.v1.CronTabList").is_some());
     assert!(
         v3["paths"]
@@ -169,7 +186,11 @@ fn custom_resources_join_both_documents() {
             .is_some()
     );
     let v2 = docs::v2();
-    assert!(v2["definitions"].get("com.example.stable.v1.CronTab").is_some());
+    assert!(
+        v2["definitions"]
+            .get("com.example.stable.v1.CronTab")
+            .is_some()
+    );
 
     let def = resources::find("stable.example.com", "v1", "crontabs").expect("served");
     let root = root_for(def).expect("schema");
@@ -179,11 +200,17 @@ fn custom_resources_join_both_documents() {
         .expect("finalizers");
     assert_eq!(fin.list_type(), ListType::Set);
     assert_eq!(
-        root.field("spec").and_then(|s| s.field("replicas")).and_then(|r| r.type_name()),
+        root.field("spec")
+            .and_then(|s| s.field("replicas"))
+            .and_then(|r| r.type_name()),
         Some("integer")
     );
 
     resources::set_custom("crontabs.stable.example.com", Vec::new());
     assert!(docs::v3("stable.example.com", "v1").is_none());
-    assert!(docs::v2()["definitions"].get("com.example.stable.v1.CronTab").is_none());
+    assert!(
+        docs::v2()["definitions"]
+            .get("com.example.stable.v1.CronTab")
+            .is_none()
+    );
 }
