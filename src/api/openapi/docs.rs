@@ -6,9 +6,10 @@
 //! large and asked for rarely; caching them would cost megabytes of idle
 //! memory); `served_hash` is cheap, so unchanged documents answer 304.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::super::discovery::KUBE_VERSION;
@@ -273,27 +274,110 @@ fn resource_paths(style: Style, d: &'static ResourceDef, paths: &mut Map<String,
     }
 }
 
+/// A built document: everything but the definitions as JSON, and the
+/// definitions by reference, so the built-in ones are written out without
+/// being copied.
+pub(super) struct Doc {
+    pub(super) head: Map<String, Value>,
+    /// Definitions of custom resources.
+    custom: Map<String, Value>,
+    /// The definitions in the document; `None`: every built-in and custom one.
+    names: Option<Vec<String>>,
+    style: Style,
+}
+
+impl Doc {
+    fn lookup(&self, name: &str) -> Option<&Value> {
+        self.custom
+            .get(name)
+            .or_else(|| schema::builtin_definitions().get(name))
+    }
+
+    /// The definitions, by name, in v2 form.
+    pub(super) fn definitions(&self) -> Box<dyn Iterator<Item = (&str, &Value)> + '_> {
+        match &self.names {
+            Some(names) => Box::new(
+                names
+                    .iter()
+                    .filter_map(|n| self.lookup(n).map(|v| (n.as_str(), v))),
+            ),
+            None => Box::new(
+                schema::builtin_definitions()
+                    .iter()
+                    .filter(|(n, _)| !self.custom.contains_key(*n))
+                    .chain(self.custom.iter())
+                    .map(|(n, v)| (n.as_str(), v)),
+            ),
+        }
+    }
+
+    /// The document as one JSON value (tests look into it).
+    #[cfg(test)]
+    pub(super) fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+/// The definitions of a document as a JSON object.
+struct Definitions<'a>(&'a Doc);
+
+impl Serialize for Definitions<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for (name, v) in self.0.definitions() {
+            match self.0.style {
+                Style::V2 => m.serialize_entry(name, v)?,
+                Style::V3 => m.serialize_entry(name, &V3Definition(name, v))?,
+            }
+        }
+        m.end()
+    }
+}
+
+impl Serialize for Doc {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in &self.head {
+            m.serialize_entry(k, v)?;
+        }
+        match self.style {
+            Style::V2 => m.serialize_entry("definitions", &Definitions(self))?,
+            Style::V3 => {
+                let mut schemas = BTreeMap::new();
+                schemas.insert("schemas", Definitions(self));
+                m.serialize_entry("components", &schemas)?;
+            }
+        }
+        m.end()
+    }
+}
+
 /// The Swagger 2.0 document of every served resource.
-pub(super) fn v2() -> Value {
+pub(super) fn v2() -> Doc {
     let mut paths = Map::new();
-    let mut defs = schema::builtin_definitions().clone();
+    let mut custom = Map::new();
     for d in resources::all() {
         resource_paths(Style::V2, d, &mut paths);
         if d.custom.is_some() {
-            custom_definitions(d, &mut defs);
+            custom_definitions(d, &mut custom);
         }
     }
-    json!({
+    let head = json!({
         "swagger": "2.0",
         "info": { "title": "Kubernetes", "version": KUBE_VERSION },
         "paths": paths,
-        "definitions": defs,
-    })
+    });
+    Doc {
+        head: head.as_object().cloned().unwrap_or_default(),
+        custom,
+        names: None,
+        style: Style::V2,
+    }
 }
 
 /// The OpenAPI 3.0 document of one group version, `None` if nothing is
 /// served there.
-pub(super) fn v3(group: &str, version: &str) -> Option<Value> {
+pub(super) fn v3(group: &str, version: &str) -> Option<Doc> {
     let served: Vec<&'static ResourceDef> = resources::all()
         .into_iter()
         .filter(|d| d.group == group && d.version == version)
@@ -317,49 +401,89 @@ pub(super) fn v3(group: &str, version: &str) -> Option<Value> {
     for m in ["Status", "DeleteOptions", "WatchEvent", "Patch"] {
         roots.insert(format!("{META}{m}"));
     }
-    let builtin = schema::builtin_definitions();
-    let lookup = |n: &str| custom.get(n).or_else(|| builtin.get(n));
+    let head = json!({
+        "openapi": "3.0.0",
+        "info": { "title": "Kubernetes", "version": KUBE_VERSION },
+        "paths": paths,
+    });
+    let mut doc = Doc {
+        head: head.as_object().cloned().unwrap_or_default(),
+        custom,
+        names: None,
+        style: Style::V3,
+    };
     // Everything the roots reference, transitively.
     let mut seen = BTreeSet::new();
     let mut todo: Vec<String> = roots.into_iter().collect();
     while let Some(n) = todo.pop() {
-        if !seen.insert(n.clone()) {
+        if seen.contains(&n) {
             continue;
         }
-        if let Some(s) = lookup(&n) {
+        if let Some(s) = doc.lookup(&n) {
             collect_refs(s, &mut todo);
+            seen.insert(n);
         }
     }
-    let schemas: Map<String, Value> = seen
-        .into_iter()
-        .filter_map(|n| lookup(&n).map(|s| (n.clone(), v3_definition(&n, s))))
-        .collect();
-    Some(json!({
-        "openapi": "3.0.0",
-        "info": { "title": "Kubernetes", "version": KUBE_VERSION },
-        "paths": paths,
-        "components": { "schemas": schemas },
-    }))
+    doc.names = Some(seen.into_iter().collect());
+    Some(doc)
 }
 
-/// A definition as v3 publishes it. The two types that take more than one
-/// JSON type are written as `oneOf` there (a string in v2), which is also
-/// what makes `kubectl explain` name them (`<IntOrString>`, `<Quantity>`).
-fn v3_definition(name: &str, s: &Value) -> Value {
-    let one_of = match name {
-        "io.k8s.apimachinery.pkg.util.intstr.IntOrString" => ["integer", "string"],
-        "io.k8s.apimachinery.pkg.api.resource.Quantity" => ["string", "number"],
-        _ => return to_v3(s),
-    };
-    let mut out = to_v3(s);
-    if let Value::Object(o) = &mut out {
-        o.remove("type");
-        o.insert(
-            "oneOf".into(),
-            json!([{ "type": one_of[0] }, { "type": one_of[1] }]),
-        );
+/// A definition as v3 publishes it (see [`V3Schema`]). The two types that
+/// take more than one JSON type are written as `oneOf` there (a string in
+/// v2), which is also what makes `kubectl explain` name them
+/// (`<IntOrString>`, `<Quantity>`).
+struct V3Definition<'a>(&'a str, &'a Value);
+
+impl Serialize for V3Definition<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let one_of = match self.0 {
+            "io.k8s.apimachinery.pkg.util.intstr.IntOrString" => ["integer", "string"],
+            "io.k8s.apimachinery.pkg.api.resource.Quantity" => ["string", "number"],
+            _ => return V3Schema(self.1).serialize(s),
+        };
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in self.1.as_object().into_iter().flatten() {
+            if k != "type" {
+                m.serialize_entry(k, &V3Schema(v))?;
+            }
+        }
+        m.serialize_entry(
+            "oneOf",
+            &json!([{ "type": one_of[0] }, { "type": one_of[1] }]),
+        )?;
+        m.end()
     }
-    out
+}
+
+/// A schema written for OpenAPI v3 while it is serialized: references
+/// point into `components/schemas`, and a reference with siblings (a
+/// field's own description) is wrapped in `allOf`, as upstream writes it.
+struct V3Schema<'a>(&'a Value);
+
+impl Serialize for V3Schema<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Object(o) => {
+                let mut m = s.serialize_map(Some(o.len()))?;
+                for (k, v) in o {
+                    match v.as_str() {
+                        Some(r) if k == "$ref" => {
+                            let target = format!("{V3_PREFIX}{}", r.trim_start_matches(REF_PREFIX));
+                            if o.len() == 1 {
+                                m.serialize_entry(k, &target)?;
+                            } else {
+                                m.serialize_entry("allOf", &[json!({ "$ref": target })])?;
+                            }
+                        }
+                        _ => m.serialize_entry(k, &V3Schema(v))?,
+                    }
+                }
+                m.end()
+            }
+            Value::Array(a) => s.collect_seq(a.iter().map(V3Schema)),
+            other => other.serialize(s),
+        }
+    }
 }
 
 fn collect_refs(v: &Value, out: &mut Vec<String>) {
@@ -372,32 +496,5 @@ fn collect_refs(v: &Value, out: &mut Vec<String>) {
         }
         Value::Array(a) => a.iter().for_each(|c| collect_refs(c, out)),
         _ => {}
-    }
-}
-
-/// Rewrites a definition for OpenAPI v3: references point into
-/// `components/schemas`, and a reference with siblings (a field's own
-/// description) is wrapped in `allOf`, as upstream writes it.
-fn to_v3(v: &Value) -> Value {
-    match v {
-        Value::Object(o) => {
-            if let Some(r) = o.get("$ref").and_then(Value::as_str) {
-                let target =
-                    json!({ "$ref": format!("{V3_PREFIX}{}", r.trim_start_matches(REF_PREFIX)) });
-                if o.len() == 1 {
-                    return target;
-                }
-                let mut out: Map<String, Value> = o
-                    .iter()
-                    .filter(|(k, _)| *k != "$ref")
-                    .map(|(k, v)| (k.clone(), to_v3(v)))
-                    .collect();
-                out.insert("allOf".into(), json!([target]));
-                return Value::Object(out);
-            }
-            Value::Object(o.iter().map(|(k, v)| (k.clone(), to_v3(v))).collect())
-        }
-        Value::Array(a) => Value::Array(a.iter().map(to_v3).collect()),
-        other => other.clone(),
     }
 }

@@ -6,6 +6,8 @@
 
 use serde_json::{Map, Value};
 
+use super::docs::Doc;
+
 /// A protobuf message being written.
 #[derive(Default)]
 struct Pb(Vec<u8>);
@@ -289,8 +291,9 @@ fn path_item(p: &mut Pb, item: &Value) {
     }
 }
 
-/// Encodes a Swagger 2.0 JSON document as `openapi.v2.Document`.
-pub(super) fn encode(doc: &Value) -> Vec<u8> {
+/// Encodes a Swagger 2.0 document as `openapi.v2.Document`.
+pub(super) fn encode(d: &Doc) -> Vec<u8> {
+    let doc = &d.head;
     let mut p = Pb::default();
     p.string(
         1,
@@ -312,15 +315,13 @@ pub(super) fn encode(doc: &Value) -> Vec<u8> {
             }
         });
     }
-    if let Some(defs) = doc.get("definitions").and_then(Value::as_object) {
-        p.message(9, |ds| {
-            for (name, s) in defs {
-                ds.message(1, |n| {
-                    n.string(1, name);
-                    n.message(2, |sp| schema(sp, s));
-                });
-            }
-        });
-    }
+    p.message(9, |ds| {
+        for (name, s) in d.definitions() {
+            ds.message(1, |n| {
+                n.string(1, name);
+                n.message(2, |sp| schema(sp, s));
+            });
+        }
+    });
     p.0
 }

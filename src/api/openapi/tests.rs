@@ -55,8 +55,9 @@ fn text(b: &[u8]) -> &str {
 
 #[test]
 fn protobuf_v2_decodes_to_the_json_document() {
-    let doc = docs::v2();
-    let pb = gnostic::encode(&doc);
+    let built = docs::v2();
+    let pb = gnostic::encode(&built);
+    let doc = built.to_value();
     assert_eq!(text(field(&pb, 1)[0]), "2.0");
     let defs = field(&pb, 9);
     assert_eq!(defs.len(), 1);
@@ -111,7 +112,7 @@ fn protobuf_v2_decodes_to_the_json_document() {
 
 #[test]
 fn v3_documents_carry_the_reachable_schemas() {
-    let apps = docs::v3("apps", "v1").expect("apps/v1");
+    let apps = docs::v3("apps", "v1").expect("apps/v1").to_value();
     let schemas = apps["components"]["schemas"].as_object().expect("schemas");
     for n in [
         "io.k8s.api.apps.v1.Deployment",
@@ -128,6 +129,9 @@ fn v3_documents_carry_the_reachable_schemas() {
         selector["allOf"][0]["$ref"],
         "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector"
     );
+    let ios = &schemas["io.k8s.apimachinery.pkg.util.intstr.IntOrString"];
+    assert_eq!(ios["oneOf"], json!([{ "type": "integer" }, { "type": "string" }]));
+    assert!(ios.get("type").is_none());
     assert!(docs::v3("apps", "v9").is_none());
 }
 
@@ -163,7 +167,7 @@ fn custom_resources_join_both_documents() {
     let after = docs::served_hash(Some(("stable.example.com", "v1")));
     assert_ne!(before, after);
 
-    let v3 = docs::v3("stable.example.com", "v1").expect("served");
+    let v3 = docs::v3("stable.example.com", "v1").expect("served").to_value();
     let schemas = &v3["components"]["schemas"];
     let cron = &schemas["com.example.stable.v1.CronTab"];
     assert_eq!(
@@ -185,7 +189,7 @@ fn custom_resources_join_both_documents() {
             .get("/apis/stable.example.com/v1/namespaces/{namespace}/crontabs/{name}")
             .is_some()
     );
-    let v2 = docs::v2();
+    let v2 = docs::v2().to_value();
     assert!(
         v2["definitions"]
             .get("com.example.stable.v1.CronTab")
@@ -209,7 +213,7 @@ fn custom_resources_join_both_documents() {
     resources::set_custom("crontabs.stable.example.com", Vec::new());
     assert!(docs::v3("stable.example.com", "v1").is_none());
     assert!(
-        docs::v2()["definitions"]
+        docs::v2().to_value()["definitions"]
             .get("com.example.stable.v1.CronTab")
             .is_none()
     );
