@@ -77,7 +77,12 @@ async fn main() {
         .port();
     let server = Server(
         Command::new(env!("CARGO_BIN_EXE_sovedge"))
-            .args(["server", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .args([
+                "server",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
             .arg(tmp.path())
             .env("SOVEDGE_LOG", "warn")
             .stdout(Stdio::null())
@@ -106,7 +111,11 @@ async fn main() {
             warm.push(fetch(&c, path, accept).await.1);
         }
         warm.sort();
-        let label = if i == 0 { "cold (builds the definitions)" } else { "first" };
+        let label = if i == 0 {
+            "cold (builds the definitions)"
+        } else {
+            "first"
+        };
         println!(
             "{name}: {size} bytes, {label} {}, warm p50 {}",
             ms(first),

@@ -172,4 +172,30 @@ async fn v2_etag_and_protobuf() {
         doc["definitions"]["io.k8s.api.core.v1.PodSpec"]["properties"]["containers"]["x-kubernetes-patch-merge-key"],
         "name"
     );
+
+    // v3: the root's URL carries the current hash; an outdated one is
+    // redirected to it.
+    let root = client
+        .request_text(http::Request::get("/openapi/v3").body(Vec::new()).unwrap())
+        .await
+        .unwrap();
+    let root: serde_json::Value = serde_json::from_str(&root).unwrap();
+    let url = root["paths"]["api/v1"]["serverRelativeURL"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let req = |u: &str| {
+        http::Request::get(u)
+            .body(kube::client::Body::empty())
+            .unwrap()
+    };
+    let ok = client.send(req(&url)).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.headers()["cache-control"], "public, immutable");
+    let moved = client
+        .send(req("/openapi/v3/api/v1?hash=0123"))
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), 301);
+    assert_eq!(moved.headers()["location"], url.as_str());
 }

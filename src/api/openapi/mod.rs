@@ -3,7 +3,7 @@
 //! schemas of every served kind, so `kubectl explain`, client-side
 //! validation and client-side patch computation work as upstream.
 
-use axum::extract::Path;
+use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use serde_json::{Map, json};
@@ -80,8 +80,14 @@ pub(crate) async fn root() -> Response {
     json(200, &json!({ "paths": paths }))
 }
 
-/// `/openapi/v3/api/v1`, `/openapi/v3/apis/<group>/<version>`.
-pub(crate) async fn group_version(Path(path): Path<String>, headers: HeaderMap) -> Response {
+/// `/openapi/v3/api/v1`, `/openapi/v3/apis/<group>/<version>`. With the
+/// current `hash=` the answer may be cached for good; an outdated hash is
+/// redirected to the current one, as upstream does.
+pub(crate) async fn group_version(
+    Path(path): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     let segs: Vec<&str> = path.split('/').collect();
     let gv = match segs.as_slice() {
         ["api", v] => Some(("", *v)),
@@ -98,14 +104,40 @@ pub(crate) async fn group_version(Path(path): Path<String>, headers: HeaderMap) 
     let Some((g, v)) = gv else {
         return not_found();
     };
-    let etag = format!("\"{}\"", docs::served_hash(Some((g, v))));
-    let Some(doc) = docs::v3(g, v) else {
+    let hash = docs::served_hash(Some((g, v)));
+    let etag = format!("\"{hash}\"");
+    if !resources::all()
+        .iter()
+        .any(|d| d.group == g && d.version == v)
+    {
         return not_found();
+    }
+    let asked = query
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("hash="));
+    let cache = match asked {
+        Some(h) if h != hash => {
+            let mut r = Response::new(axum::body::Body::empty());
+            *r.status_mut() = axum::http::StatusCode::MOVED_PERMANENTLY;
+            if let Ok(v) = HeaderValue::from_str(&format!("/openapi/v3/{path}?hash={hash}")) {
+                r.headers_mut().insert(header::LOCATION, v);
+            }
+            return r;
+        }
+        Some(_) => "public, immutable",
+        None => "no-cache, private",
     };
     if let Some(r) = not_modified(&headers, &etag) {
         return r;
     }
+    let Some(doc) = docs::v3(g, v) else {
+        return not_found();
+    };
     let mut resp = json_bytes(200, serde_json::to_vec(&doc).unwrap_or_default());
     set_etag(&mut resp, &etag);
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     resp
 }

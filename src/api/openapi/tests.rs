@@ -130,7 +130,10 @@ fn v3_documents_carry_the_reachable_schemas() {
         "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector"
     );
     let ios = &schemas["io.k8s.apimachinery.pkg.util.intstr.IntOrString"];
-    assert_eq!(ios["oneOf"], json!([{ "type": "integer" }, { "type": "string" }]));
+    assert_eq!(
+        ios["oneOf"],
+        json!([{ "type": "integer" }, { "type": "string" }])
+    );
     assert!(ios.get("type").is_none());
     assert!(docs::v3("apps", "v9").is_none());
 }
@@ -167,7 +170,9 @@ fn custom_resources_join_both_documents() {
     let after = docs::served_hash(Some(("stable.example.com", "v1")));
     assert_ne!(before, after);
 
-    let v3 = docs::v3("stable.example.com", "v1").expect("served").to_value();
+    let v3 = docs::v3("stable.example.com", "v1")
+        .expect("served")
+        .to_value();
     let schemas = &v3["components"]["schemas"];
     let cron = &schemas["com.example.stable.v1.CronTab"];
     assert_eq!(
