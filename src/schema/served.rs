@@ -19,7 +19,7 @@ use crate::registry::resources::ResourceDef;
 
 /// The schema of the objects of `def`: `None` for a custom resource whose
 /// CRD declares no schema (or a kind without a definition).
-pub(crate) fn root_for(def: &'static ResourceDef) -> Option<Node<'static>> {
+pub(crate) fn root_for(def: &ResourceDef) -> Option<Node<'static>> {
     let b = builtin();
     let root = match def.custom {
         None => b.defs.get(b.name_of(def.group, def.version, def.kind)?)?,
@@ -37,11 +37,12 @@ pub(crate) fn custom_definition_name(def: &ResourceDef) -> String {
 }
 
 /// Completed schemas of custom resources, by the address of their
-/// (leaked, never freed) definition.
+/// definition (leaked and never freed, so an address names one CRD
+/// version for good).
 static CUSTOM: Mutex<Option<HashMap<usize, &'static Value>>> = Mutex::new(None);
 
 /// The completed schema of a custom resource, made on first use.
-pub(crate) fn custom_schema(def: &'static ResourceDef) -> Option<&'static Value> {
+pub(crate) fn custom_schema(def: &ResourceDef) -> Option<&'static Value> {
     let schema = def.custom?.schema.as_ref()?;
     let key = std::ptr::from_ref(def) as usize;
     let mut cache = CUSTOM.lock().unwrap_or_else(|e| e.into_inner());

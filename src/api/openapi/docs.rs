@@ -74,9 +74,10 @@ fn build_id() -> &'static str {
 
 /// The definition name of a served resource's kind and of its list.
 fn names(d: &'static ResourceDef) -> Option<(String, Option<String>)> {
-    if d.custom.is_some() {
+    if let Some(c) = d.custom {
         let n = schema::custom_definition_name(d);
-        return Some((n.clone(), Some(format!("{n}List"))));
+        let list = n.strip_suffix(d.kind).map(|p| format!("{p}{}", c.list_kind));
+        return Some((n, list));
     }
     let b = schema::builtin();
     let kind = b.name_of(d.group, d.version, d.kind)?.to_owned();
@@ -88,15 +89,15 @@ fn names(d: &'static ResourceDef) -> Option<(String, Option<String>)> {
 
 /// The definitions a custom resource adds: its kind and its list.
 fn custom_definitions(d: &'static ResourceDef, out: &mut Map<String, Value>) {
-    let Some(s) = schema::custom_schema(d) else {
+    let (Some(s), Some((name, Some(list)))) = (schema::custom_schema(d), names(d)) else {
         return;
     };
-    let name = schema::custom_definition_name(d);
+    let list_kind = d.custom.map_or("", |c| c.list_kind.as_str());
     out.insert(name.clone(), s.clone());
     out.insert(
-        format!("{name}List"),
+        list,
         json!({
-            "description": format!("{}List is a list of {}", d.kind, d.kind),
+            "description": format!("{list_kind} is a list of {}", d.kind),
             "type": "object",
             "properties": {
                 "apiVersion": { "type": "string", "description": "APIVersion defines the versioned schema of this representation of an object." },
@@ -109,7 +110,7 @@ fn custom_definitions(d: &'static ResourceDef, out: &mut Map<String, Value>) {
                 "metadata": { "$ref": format!("{REF_PREFIX}{META}ListMeta"), "description": "Standard list metadata." },
             },
             "required": ["items"],
-            "x-kubernetes-group-version-kind": [{ "group": d.group, "version": d.version, "kind": format!("{}List", d.kind) }],
+            "x-kubernetes-group-version-kind": [{ "group": d.group, "version": d.version, "kind": list_kind }],
         }),
     );
 }

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{docs, gnostic};
-use crate::registry::crd::CustomInfo;
+use crate::registry::crd::{Conversion, CustomInfo};
 use crate::registry::resources::{self, ResourceDef};
 use crate::schema::{ListType, root_for};
 
@@ -144,6 +144,12 @@ fn custom_resources_join_both_documents() {
     let info: &'static CustomInfo = Box::leak(Box::new(CustomInfo {
         crd_name: "crontabs.stable.example.com".into(),
         storage_version: "v1".into(),
+        list_kind: "CronTabList".into(),
+        scale: None,
+        columns: Vec::new(),
+        conversion: Conversion::None,
+        selectable_fields: Vec::new(),
+        deprecation: None,
         schema: Some(json!({
             "type": "object",
             "properties": {
