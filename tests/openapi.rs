@@ -199,3 +199,61 @@ async fn v2_etag_and_protobuf() {
     assert_eq!(moved.status(), 301);
     assert_eq!(moved.headers()["location"], url.as_str());
 }
+
+/// A CRD as upstream's documentation writes its CronTab example.
+const CRONTAB_CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: crontabs.stable.example.com
+spec:
+  group: stable.example.com
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                cronSpec:
+                  type: string
+                image:
+                  type: string
+                replicas:
+                  type: integer
+  scope: Namespaced
+  names:
+    plural: crontabs
+    singular: crontab
+    kind: CronTab
+    shortNames:
+    - ct
+"#;
+
+#[test]
+fn explain_a_custom_resource_once_its_crd_is_created() {
+    let s = Server::start();
+    let out = s.kubectl_stdin("1.33", &["apply", "-f", "-"], CRONTAB_CRD);
+    assert!(out.status.success(), "{out:?}");
+    for v in VERSIONS {
+        let top = s.ok(v, &["explain", "crontabs"]);
+        has(&top, "GROUP: stable.example.com");
+        has(&top, "KIND: CronTab");
+        has(&top, "VERSION: v1");
+        has(&top, "apiVersion <string>");
+        has(&top, "kind <string>");
+        has(&top, "metadata <ObjectMeta>");
+        has(&top, "spec <Object>");
+        let spec = s.ok(v, &["explain", "ct.spec"]);
+        has(&spec, "FIELD: spec <Object>");
+        has(&spec, "cronSpec <string>");
+        has(&spec, "image <string>");
+        has(&spec, "replicas <integer>");
+        let meta = s.ok(v, &["explain", "crontab.metadata.finalizers"]);
+        has(&meta, "FIELD: finalizers <[]string>");
+    }
+}

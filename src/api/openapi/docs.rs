@@ -76,7 +76,9 @@ fn build_id() -> &'static str {
 fn names(d: &'static ResourceDef) -> Option<(String, Option<String>)> {
     if let Some(c) = d.custom {
         let n = schema::custom_definition_name(d);
-        let list = n.strip_suffix(d.kind).map(|p| format!("{p}{}", c.list_kind));
+        let list = n
+            .strip_suffix(d.kind)
+            .map(|p| format!("{p}{}", c.list_kind));
         return Some((n, list));
     }
     let b = schema::builtin();
