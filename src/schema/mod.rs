@@ -17,10 +17,7 @@ mod served;
 mod table_tests;
 
 pub(crate) use builtin::{REF_PREFIX, builtin};
-pub(crate) use served::{custom_definition_name, custom_schema};
-// The entry point of strategic merge patch and server-side apply.
-#[allow(unused_imports)]
-pub(crate) use served::root_for;
+pub(crate) use served::{custom_definition_name, custom_schema, root_for};
 
 /// The built-in definitions (every built-in kind, its list, and the meta
 /// types), built on the first call.

@@ -63,6 +63,12 @@ pub(crate) fn root_of(def: &ResourceDef) -> Node<'static> {
 /// without patch-tagged fields of its own gets one with just the object
 /// metadata, whose finalizers and owner references every kind shares.
 pub(crate) fn root(group: &str, version: &str, kind: &str) -> Node<'static> {
+    // Served kinds walk the full built-in definitions.
+    if let Some(n) = crate::registry::resources::find_kind(group, version, kind)
+        .and_then(crate::schema::root_for)
+    {
+        return n;
+    }
     let defs: &'static Definitions = &DEFINITIONS;
     root_in(defs, group, version, kind).unwrap_or_else(|| {
         static GENERIC: Value = Value::Null;
