@@ -114,15 +114,31 @@ pub(crate) async fn convert(
 }
 
 /// Like [`convert`], for callers outside async code (the server's
-/// multi-threaded runtime keeps serving meanwhile).
+/// multi-threaded runtime keeps serving meanwhile). Outside a
+/// multi-threaded runtime, where blocking would panic or stall the only
+/// thread, the conversion fails instead. Nothing to convert needs no
+/// runtime.
 pub(crate) fn convert_blocking(
     lookup: &dyn Lookup,
     config: &Value,
     objects: Vec<Value>,
     desired: &str,
 ) -> Result<Vec<Value>, String> {
+    let Some(first) = objects
+        .iter()
+        .find(|o| o.get("apiVersion").and_then(Value::as_str) != Some(desired))
+    else {
+        return Ok(objects);
+    };
     let handle = tokio::runtime::Handle::try_current()
-        .map_err(|_| "conversion webhooks need the server's runtime".to_string())?;
+        .ok()
+        .filter(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+        .ok_or_else(|| {
+            format!(
+                "conversion webhook for {} failed: conversion webhooks need the server's multi-threaded runtime",
+                gvk(first)
+            )
+        })?;
     tokio::task::block_in_place(|| handle.block_on(convert(lookup, config, objects, desired)))
 }
 

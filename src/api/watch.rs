@@ -94,7 +94,16 @@ impl Watcher {
     }
 
     async fn send(&self, kind: &str, obj: &Arc<Value>) -> bool {
-        let shown = self.registry.present(self.def, obj);
+        let shown = match self.registry.present(self.def, obj) {
+            Ok(shown) => shown,
+            // An object that cannot be converted ends the watch with the
+            // error, as upstream's watch of an unconvertible object does.
+            Err(e) => {
+                let error = json!({ "type": "ERROR", "object": e.status() });
+                let _ = self.tx.send(line(&error)).await;
+                return false;
+            }
+        };
         let object =
             table::render_event(self.def, &shown, self.render, self.query_include.as_deref());
         self.tx

@@ -15,6 +15,7 @@ mod pattern;
 mod rules;
 mod structural;
 mod values;
+pub(crate) mod webhook;
 
 use serde_json::{Value, json};
 
@@ -340,6 +341,13 @@ pub(crate) fn decode(
     }
     // Everything after decoding works on the stored form; the schema
     // checks ignore apiVersion, so they still apply to the request's.
+    // Defaults are those of the request's version, as upstream applies
+    // them when decoding.
+    if needs_webhook_to_storage(def)
+        && let Some(schema) = def.custom.and_then(|c| c.schema.as_ref())
+    {
+        values::default(schema, &mut obj);
+    }
     to_storage(def, &mut obj)?;
     Ok(obj)
 }
@@ -355,7 +363,12 @@ pub(crate) fn status_bumps_generation(def: &ResourceDef, old: &Value, new: &Valu
 /// What the server adds before validation: schema defaults of custom
 /// objects; defaults and server-owned status of CRDs.
 pub(crate) fn prepare(def: &ResourceDef, obj: &mut Value, old: Option<&Value>, status_only: bool) {
-    if let Some(schema) = def.custom.and_then(|c| c.schema.as_ref()) {
+    if needs_webhook(def, obj) {
+        // Another version's fields: the stored form gets its own defaults.
+        if let Some(schema) = stored_schema(def, obj) {
+            values::default(schema, obj);
+        }
+    } else if let Some(schema) = def.custom.and_then(|c| c.schema.as_ref()) {
         values::default(schema, obj);
     } else if is_crd(def) && !status_only {
         definition::apply_defaults(obj);
@@ -364,7 +377,19 @@ pub(crate) fn prepare(def: &ResourceDef, obj: &mut Value, old: Option<&Value>, s
 }
 
 /// Schema validation of custom objects and validation of CRDs.
-pub(crate) fn validate(def: &ResourceDef, obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
+///
+/// An object stored at another version through a conversion webhook is
+/// converted back first: the request's version is validated with its own
+/// schema, as upstream validates before converting for storage.
+pub(crate) fn validate(
+    def: &ResourceDef,
+    obj: &Value,
+    old: Option<&Value>,
+) -> Result<Vec<FieldError>> {
+    if needs_webhook(def, obj) {
+        let (obj, old) = at_request_version(def, obj, old)?;
+        return validate(def, &obj, old.as_ref());
+    }
     let mut errs = Vec::new();
     if let Some(schema) = def.custom.and_then(|c| c.schema.as_ref()) {
         values::validate(schema, obj, "", &mut errs);
@@ -378,60 +403,76 @@ pub(crate) fn validate(def: &ResourceDef, obj: &Value, old: Option<&Value>) -> V
     } else if is_crd(def) {
         errs = definition::validate(obj, old);
     }
-    errs
+    Ok(errs)
 }
 
 /// Converts a custom object to the version `to` of its resource.
 ///
-/// Strategy None rewrites apiVersion only. Webhook conversion calls the
-/// CRD's conversion webhook with a ConversionReview; that client is not
-/// built yet, so such a conversion between different versions answers an
-/// error saying so (same-version reads and writes need no conversion).
+/// Strategy None rewrites apiVersion only; Webhook sends the object to the
+/// CRD's conversion webhook in a ConversionReview.
 pub(crate) fn convert(def: &ResourceDef, obj: &mut Value, to: &str) -> Result<()> {
+    let mut all = convert_all(def, vec![obj.clone()], to)?;
+    *obj = all.pop().unwrap_or_default();
+    Ok(())
+}
+
+/// Converts objects of `def`'s kind to its version `to`; webhook
+/// conversion sends all that need it in one ConversionReview, as upstream
+/// converts a list.
+fn convert_all(def: &ResourceDef, mut objects: Vec<Value>, to: &str) -> Result<Vec<Value>> {
     let Some(info) = def.custom else {
-        return Ok(());
+        return Ok(objects);
     };
     let want = format!("{}/{to}", def.group);
-    if obj.get("apiVersion").and_then(Value::as_str) == Some(want.as_str()) {
-        return Ok(());
-    }
     match &info.conversion {
         Conversion::None => {
-            if let Some(o) = obj.as_object_mut() {
+            for o in objects.iter_mut().filter_map(Value::as_object_mut) {
                 o.insert("apiVersion".into(), json!(want));
             }
-            Ok(())
+            Ok(objects)
         }
-        Conversion::Webhook(config) => webhook_convert(def, config, obj, &want),
+        Conversion::Webhook(config) => webhook::convert(config, objects, &want),
     }
 }
 
-/// Converts `obj` to `desired` (an apiVersion) through the CRD's
-/// conversion webhook, `config` being its `spec.conversion.webhook`.
-///
-/// This is where the webhook client plugs in: send a
-/// `apiextensions.k8s.io/v1` ConversionReview to the client config and
-/// replace `obj` with the converted object. Until that client exists the
-/// conversion fails with upstream's message shape, naming the webhook.
-fn webhook_convert(
+/// Whether `obj` is at another version than `def`'s and only a webhook
+/// can convert it.
+fn needs_webhook(def: &ResourceDef, obj: &Value) -> bool {
+    def.custom
+        .is_some_and(|c| matches!(c.conversion, Conversion::Webhook(_)))
+        && obj.get("apiVersion").and_then(Value::as_str)
+            != Some(format!("{}/{}", def.group, def.version).as_str())
+}
+
+/// Whether writes at `def`'s version go through the conversion webhook.
+fn needs_webhook_to_storage(def: &ResourceDef) -> bool {
+    def.custom.is_some_and(|c| {
+        matches!(c.conversion, Conversion::Webhook(_)) && c.storage_version != def.version
+    })
+}
+
+/// The schema of the version `obj` is at.
+fn stored_schema(def: &ResourceDef, obj: &Value) -> Option<&'static Value> {
+    let api_version = obj.get("apiVersion").and_then(Value::as_str)?;
+    let version = api_version.rsplit_once('/').map_or(api_version, |(_, v)| v);
+    resources::find(def.group, version, def.plural)?
+        .custom?
+        .schema
+        .as_ref()
+}
+
+/// A stored-form object and its old version converted back to `def`'s
+/// version, with one ConversionReview.
+fn at_request_version(
     def: &ResourceDef,
-    config: &Value,
-    obj: &mut Value,
-    desired: &str,
-) -> Result<()> {
-    let target = match config.pointer("/clientConfig/url").and_then(Value::as_str) {
-        Some(url) => url.to_string(),
-        None => format!(
-            "service {}/{}",
-            str_at(config, "/clientConfig/service/namespace"),
-            str_at(config, "/clientConfig/service/name")
-        ),
-    };
-    let from = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-    Err(ApiError::internal(format!(
-        "conversion webhook for {desired}, Kind={} failed: converting from {from} needs {target}, and conversion webhooks are unavailable on this server",
-        def.kind
-    )))
+    obj: &Value,
+    old: Option<&Value>,
+) -> Result<(Value, Option<Value>)> {
+    let mut objects = vec![obj.clone()];
+    objects.extend(old.cloned());
+    let mut out = convert_all(def, objects, def.version)?.into_iter();
+    let obj = out.next().unwrap_or_default();
+    Ok((obj, out.next()))
 }
 
 /// The object at the version it is stored at.
@@ -444,15 +485,20 @@ fn to_storage(def: &ResourceDef, obj: &mut Value) -> Result<()> {
 
 /// A stored custom object as a client of `def`'s version sees it: converted
 /// and with that version's defaults applied.
-pub(crate) fn present(def: &ResourceDef, stored: &Value) -> Value {
-    let mut obj = stored.clone();
-    if convert(def, &mut obj, def.version).is_err() {
-        return obj;
-    }
+pub(crate) fn present(def: &ResourceDef, stored: &Value) -> Result<Value> {
+    let mut all = present_all(def, vec![stored.clone()])?;
+    Ok(all.pop().unwrap_or_default())
+}
+
+/// [`present`] of the objects of one list, converted together.
+pub(crate) fn present_all(def: &ResourceDef, stored: Vec<Value>) -> Result<Vec<Value>> {
+    let mut all = convert_all(def, stored, def.version)?;
     if let Some(schema) = def.custom.and_then(|c| c.schema.as_ref()) {
-        values::default(schema, &mut obj);
+        for obj in &mut all {
+            values::default(schema, obj);
+        }
     }
-    obj
+    Ok(all)
 }
 
 /// Custom resources have no strategic merge patch (no patch strategies
@@ -618,7 +664,7 @@ mod tests {
         let def = def_with(Conversion::None);
         let stored =
             json!({"apiVersion": "stable.example.com/v1", "kind": "CronTab", "spec": {"a": 1}});
-        let shown = present(&def, &stored);
+        let shown = present(&def, &stored).unwrap();
         assert_eq!(
             shown,
             json!({"apiVersion": "stable.example.com/v1beta1", "kind": "CronTab", "spec": {"a": 1}})
@@ -629,27 +675,35 @@ mod tests {
     }
 
     #[test]
-    fn webhook_conversion_answers_that_it_is_unavailable() {
+    fn webhook_conversion_outside_the_server_runtime_fails_cleanly() {
         let def = def_with(Conversion::Webhook(json!({
+            "conversionReviewVersions": ["v1"],
             "clientConfig": {"service": {"namespace": "crons", "name": "converter"}}
         })));
+        let want = "Internal error occurred: conversion webhook for stable.example.com/v1beta1, Kind=CronTab failed: conversion webhooks need the server's multi-threaded runtime";
+        // No runtime at all.
         let mut obj = json!({"apiVersion": "stable.example.com/v1beta1", "kind": "CronTab"});
         let err = to_storage(&def, &mut obj).unwrap_err();
-        assert_eq!(err.code, 500);
-        assert!(
-            err.message
-                .contains("conversion webhooks are unavailable on this server"),
-            "{}",
-            err.message
-        );
-        assert!(
-            err.message.contains("service crons/converter"),
-            "{}",
-            err.message
-        );
+        assert_eq!((err.code, err.reason), (500, "InternalError"));
+        assert_eq!(err.message, want);
+        // A single-threaded runtime cannot block for the webhook.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let err = rt.block_on(async { to_storage(&def, &mut obj).unwrap_err() });
+        assert_eq!(err.message, want);
         // Reads and writes at the storage version need no conversion.
         let mut same = json!({"apiVersion": "stable.example.com/v1", "kind": "CronTab"});
         assert!(to_storage(&def, &mut same).is_ok());
+        // Reading it at v1beta1 names the stored version.
+        let err = present_all(&def, vec![same]).unwrap_err();
+        assert!(
+            err.message.starts_with(
+                "Internal error occurred: conversion webhook for stable.example.com/v1, Kind=CronTab failed: "
+            ),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

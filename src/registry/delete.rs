@@ -156,7 +156,7 @@ impl Registry {
             if is_namespace && !wopts.dry_run {
                 self.terminate_namespace(name.to_string());
             }
-            return Ok(Deleted::Pending(self.present(def, &current)));
+            return Ok(Deleted::Pending(self.present(def, &current)?));
         }
         if pending {
             let mut new = (*current).clone();
@@ -170,7 +170,7 @@ impl Registry {
                 new["status"]["phase"] = json!("Terminating");
             }
             if wopts.dry_run {
-                return Ok(Deleted::Pending(self.present(def, &Arc::new(new))));
+                return Ok(Deleted::Pending(self.present(def, &Arc::new(new))?));
             }
             let stored = self
                 .store
@@ -187,7 +187,7 @@ impl Registry {
             if propagation == Propagation::Orphan {
                 self.orphan_dependents(meta::uid(&current)).await;
             }
-            return Ok(Deleted::Pending(self.present(def, &stored)));
+            return Ok(Deleted::Pending(self.present(def, &stored)?));
         }
         if wopts.dry_run {
             return Ok(Deleted::Gone(current));
@@ -209,7 +209,7 @@ impl Registry {
             Propagation::Orphan => self.orphan_dependents(meta::uid(&gone)).await,
             Propagation::Foreground => {}
         }
-        Ok(Deleted::Gone(self.present(def, &gone)))
+        Ok(Deleted::Gone(self.present(def, &gone)?))
     }
 
     /// Mutating and validating admission of a deletion: the webhooks see

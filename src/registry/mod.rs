@@ -156,20 +156,40 @@ pub(crate) fn store_error(def: &ResourceDef, name: &str, e: store::Error) -> Api
 
 impl Registry {
     pub(crate) fn new(store: Store) -> Registry {
+        crd::webhook::set_store(&store);
         Registry {
             store,
             terminating: Default::default(),
         }
     }
 
-    /// The object as a client of `def`'s version sees it.
-    pub(crate) fn present(&self, def: &ResourceDef, obj: &Arc<Value>) -> Arc<Value> {
-        if def.group == "events.k8s.io" {
+    /// The object as a client of `def`'s version sees it. Custom objects
+    /// may need their conversion webhook, which can fail.
+    pub(crate) fn present(&self, def: &ResourceDef, obj: &Arc<Value>) -> Result<Arc<Value>> {
+        Ok(if def.group == "events.k8s.io" {
             Arc::new(events::to_events_v1(obj))
         } else if def.custom.is_some() {
-            Arc::new(crd::present(def, obj))
+            Arc::new(crd::present(def, obj)?)
         } else {
             obj.clone()
+        })
+    }
+
+    /// [`Registry::present`] of the objects of a list; custom objects are
+    /// converted together.
+    fn present_all<'a>(
+        &self,
+        def: &ResourceDef,
+        objs: impl Iterator<Item = &'a Arc<Value>>,
+    ) -> Result<Vec<Arc<Value>>> {
+        if def.custom.is_some() {
+            let stored = objs.map(|o| (**o).clone()).collect();
+            Ok(crd::present_all(def, stored)?
+                .into_iter()
+                .map(Arc::new)
+                .collect())
+        } else {
+            objs.map(|o| self.present(def, o)).collect()
         }
     }
 
@@ -198,10 +218,11 @@ impl Registry {
                 .map(Arc::new)
                 .ok_or_else(|| ApiError::not_found(def, name));
         }
-        self.store
+        let stored = self
+            .store
             .get(&key(def, ns, name))
-            .map(|o| self.present(def, &o))
-            .ok_or_else(|| ApiError::not_found(def, name))
+            .ok_or_else(|| ApiError::not_found(def, name))?;
+        self.present(def, &stored)
     }
 
     pub(crate) fn list(
@@ -302,7 +323,7 @@ impl Registry {
             .more_after
             .map(|start| encode_continue(page.rev, start));
         let remaining = continue_token.as_ref().map(|_| page.remaining);
-        let items = page.items.iter().map(|o| self.present(def, o)).collect();
+        let items = self.present_all(def, page.items.iter())?;
         // events.k8s.io Events are converted, so their stored bytes do not fit.
         let raw = if def.group == "events.k8s.io" || def.custom.is_some() {
             Vec::new()
@@ -350,11 +371,7 @@ impl Registry {
             }
             _ => {
                 let (rev, items, rx) = self.store.snapshot(&prefix);
-                let initial = items
-                    .iter()
-                    .filter(|v| filter(v))
-                    .map(|o| self.present(def, o))
-                    .collect();
+                let initial = self.present_all(def, items.iter().filter(|v| filter(v)))?;
                 Ok(WatchStart {
                     initial,
                     backlog: Vec::new(),

@@ -166,7 +166,7 @@ pub(super) fn decode(
 
 fn validate(def: &ResourceDef, obj: &Value, old: Option<&Value>) -> Result<()> {
     let mut errs = validation::validate(def, obj, old);
-    errs.extend(super::crd::validate(def, obj, old));
+    errs.extend(super::crd::validate(def, obj, old)?);
     if errs.is_empty() {
         Ok(())
     } else {
@@ -349,7 +349,7 @@ impl Registry {
         .await?;
         if opts.dry_run {
             return Ok(Outcome {
-                object: self.present(def, &Arc::new(obj)),
+                object: self.present(def, &Arc::new(obj))?,
                 warnings,
             });
         }
@@ -370,7 +370,7 @@ impl Registry {
             })?;
         super::crd::committed(def, &stored);
         Ok(Outcome {
-            object: self.present(def, &stored),
+            object: self.present(def, &stored)?,
             warnings,
         })
     }
@@ -604,7 +604,7 @@ impl Registry {
                 .map_err(|e| store_error(def, name, e))?;
             self.collect_dependents(meta::uid(&gone).to_string());
             return Ok(Outcome {
-                object: self.present(def, &gone),
+                object: self.present(def, &gone)?,
                 warnings,
             });
         }
@@ -613,13 +613,13 @@ impl Registry {
                 return Err(ApiError::stale(def, name));
             }
             return Ok(Outcome {
-                object: self.present(def, current),
+                object: self.present(def, current)?,
                 warnings,
             });
         }
         if opts.dry_run {
             return Ok(Outcome {
-                object: self.present(def, &Arc::new(new)),
+                object: self.present(def, &Arc::new(new))?,
                 warnings,
             });
         }
@@ -636,7 +636,7 @@ impl Registry {
             super::crd::committed(def, &stored);
         }
         Ok(Outcome {
-            object: self.present(def, &stored),
+            object: self.present(def, &stored)?,
             warnings,
         })
     }
@@ -670,7 +670,7 @@ impl Registry {
                 let patched = apply_patch(kind, &scale, body, Strategic::Schema(schema))?;
                 self.update_scale(def, ns, name, &patched, opts).await
             } else {
-                let view = self.present(def, &current);
+                let view = self.present(def, &current)?;
                 let strategic = match def.custom {
                     Some(_) => Strategic::Refused,
                     None => Strategic::Schema(patch::schemas::root_of(def)),

@@ -2,6 +2,7 @@
 //! drives it with real clients.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod hook;
 pub mod objects;
 
 use std::net::TcpListener;

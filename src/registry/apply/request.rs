@@ -168,7 +168,7 @@ impl Registry {
                     if expected.is_some_and(|rv| rv != revision_of(&current)) {
                         return Err(ApiError::stale(def, name));
                     }
-                    let live = self.present(def, &current);
+                    let live = self.present(def, &current)?;
                     let managed = Managed::decode(&live).unwrap_or_default();
                     let applied = managed::apply(
                         &scope,
