@@ -236,3 +236,52 @@ fn objects_are_served_at_every_version_through_the_webhook() {
         );
     }
 }
+
+/// A non-loopback address of this host: Endpoints may not name loopback.
+fn host_ip() -> String {
+    nix::ifaddrs::getifaddrs()
+        .unwrap()
+        .filter_map(|i| i.address?.as_sockaddr_in().map(|a| a.ip()))
+        .find(|ip| !ip.is_loopback())
+        .expect("a non-loopback IPv4 address for Endpoints")
+        .to_string()
+}
+
+#[test]
+fn service_conversion_webhook_is_reached_through_endpoints() {
+    let s = Server::start();
+    let ip = host_ip();
+    let hook = Hook::start_with(
+        std::sync::Arc::new(convert),
+        std::time::Duration::ZERO,
+        &["converter.convert.svc"],
+        &ip,
+    );
+    let setup = json!({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "convert"}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "converter", "namespace": "convert"},
+         "spec": {"ports": [{"name": "https", "port": 443, "targetPort": hook.addr.port()}]}},
+        {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "converter", "namespace": "convert"},
+         "subsets": [{"addresses": [{"ip": ip}], "ports": [{"name": "https", "port": hook.addr.port()}]}]},
+    ]});
+    let out = s.kubectl_stdin("1.33", &["apply", "-f", "-"], &setup.to_string());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let config = json!({
+        "service": {"namespace": "convert", "name": "converter", "path": "/convert"},
+        "caBundle": hook.ca_bundle(),
+    });
+    let out = s.kubectl_stdin("1.33", &["apply", "-f", "-"], &crd(&config));
+    assert!(out.status.success(), "{}", stderr(&out));
+    for (i, v) in KUBECTL_VERSIONS.iter().enumerate() {
+        let name = format!("s{i}");
+        let out = s.kubectl_stdin(
+            v,
+            &["create", "-f", "-"],
+            &widget("v2", &name, json!({"replicas": 4})),
+        );
+        assert!(out.status.success(), "kubectl {v}: {}", stderr(&out));
+        assert_eq!(get(&s, v, "v1", &name)["spec"], json!({"size": "4"}));
+        assert_eq!(get(&s, v, "v2", &name)["spec"], json!({"replicas": 4}));
+    }
+    assert_eq!(hook.paths()[0], "/convert?timeout=30s");
+}
