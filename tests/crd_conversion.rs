@@ -24,7 +24,10 @@ fn crd(client_config: &Value) -> String {
                     "type": "object",
                     "properties": {"spec": {"type": "object", "properties": {
                         "size": {"type": "string"}, "color": {"type": "string"}}}}}}},
-                {"name": "v2", "served": true, "storage": false, "schema": {"openAPIV3Schema": {
+                {"name": "v2", "served": true, "storage": false,
+                 "subresources": {"scale": {"specReplicasPath": ".spec.replicas",
+                     "statusReplicasPath": ".status.replicas"}},
+                 "schema": {"openAPIV3Schema": {
                     "type": "object",
                     "properties": {"spec": {"type": "object", "required": ["replicas"], "properties": {
                         "replicas": {"type": "integer", "minimum": 1},
@@ -178,6 +181,28 @@ fn objects_are_served_at_every_version_through_the_webhook() {
         assert!(out.status.success(), "kubectl {v}: {}", stderr(&out));
         assert_eq!(get(&s, v, "v1", "a")["spec"]["size"], "7");
         assert_eq!(get(&s, v, "v2", "a")["spec"]["replicas"], 7);
+
+        // The scale subresource of v2 reads and writes v2's path.
+        let scale = common::json(&s.ok(
+            v,
+            &[
+                "get",
+                "widgets.v2.conv.example.com",
+                "a",
+                "--subresource=scale",
+                "-o",
+                "json",
+            ],
+        ));
+        assert_eq!(scale["spec"]["replicas"], 7);
+        s.ok(
+            v,
+            &["scale", "widgets.v2.conv.example.com", "a", "--replicas=6"],
+        );
+        assert_eq!(
+            get(&s, v, "v1", "a")["spec"],
+            json!({"size": "6", "color": "blue"})
+        );
 
         // v2's schema applies to writes at v2 though v1 is stored.
         let out = s.kubectl_stdin(

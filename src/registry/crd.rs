@@ -566,6 +566,35 @@ fn set_path(obj: &mut Value, path: &str, value: Value) {
     }
 }
 
+/// The Scale of a custom object at `def`'s version: its scale paths are
+/// that version's, so an object stored at another version through a
+/// webhook is converted first.
+pub(crate) fn scale_at_version(def: &ResourceDef, info: &CustomInfo, obj: &Value) -> Result<Value> {
+    if needs_webhook(def, obj) {
+        return Ok(scale_of(info, &present(def, obj)?));
+    }
+    Ok(scale_of(info, obj))
+}
+
+/// A stored custom object with its replicas set at `def`'s version's
+/// path, converted through the webhook there and back when needed.
+pub(crate) fn with_replicas(
+    def: &ResourceDef,
+    info: &CustomInfo,
+    stored: &Value,
+    replicas: i64,
+) -> Result<Value> {
+    if !needs_webhook(def, stored) {
+        let mut new = stored.clone();
+        set_replicas(info, &mut new, replicas);
+        return Ok(new);
+    }
+    let mut new = present(def, stored)?;
+    set_replicas(info, &mut new, replicas);
+    to_storage(def, &mut new)?;
+    Ok(new)
+}
+
 /// The autoscaling/v1 Scale of a custom object.
 pub(crate) fn scale_of(info: &CustomInfo, obj: &Value) -> Value {
     let paths = info.scale.clone().unwrap_or(ScalePaths {
@@ -607,7 +636,7 @@ pub(crate) fn scale_of(info: &CustomInfo, obj: &Value) -> Value {
 }
 
 /// Writes the desired replicas of a scale update into a custom object.
-pub(crate) fn set_replicas(info: &CustomInfo, obj: &mut Value, replicas: i64) {
+fn set_replicas(info: &CustomInfo, obj: &mut Value, replicas: i64) {
     let path = info
         .scale
         .as_ref()

@@ -578,7 +578,7 @@ impl Registry {
         let _allocating = self.allocate(def, name, &mut new, Some(current)).await?;
         validate(def, &new, Some(current))?;
         if sub == Some(Subresource::Scale) {
-            let (scale, old) = (scale_of(def, &new), scale_of(def, current));
+            let (scale, old) = (scale_of(def, &new)?, scale_of(def, current)?);
             let attrs = attrs.with_objects(Some(&scale), Some(&old));
             admission::validate(&self.store, &attrs, &mut warnings).await?;
         } else {
@@ -665,7 +665,7 @@ impl Registry {
                 .get(&key(def, ns, name))
                 .ok_or_else(|| ApiError::not_found(def, name))?;
             let result = if sub == Some(Subresource::Scale) {
-                let scale = scale_of(def, &current);
+                let scale = scale_of(def, &current)?;
                 let schema = patch::schemas::root("autoscaling", "v1", "Scale");
                 let patched = apply_patch(kind, &scale, body, Strategic::Schema(schema))?;
                 self.update_scale(def, ns, name, &patched, opts).await
@@ -757,7 +757,7 @@ impl Registry {
             .store
             .get(&key(def, ns, name))
             .ok_or_else(|| ApiError::not_found(def, name))?;
-        Ok(scale_of(def, &current))
+        scale_of(def, &current)
     }
 
     async fn update_scale(
@@ -795,11 +795,14 @@ impl Registry {
             Some(s) if !s.is_empty() => Some(super::parse_rv(s)?),
             _ => None,
         };
-        let mut new = (*current).clone();
-        match def.custom {
-            Some(info) => super::crd::set_replicas(info, &mut new, replicas),
-            None => new["spec"]["replicas"] = json!(replicas),
-        }
+        let new = match def.custom {
+            Some(info) => super::crd::with_replicas(def, info, &current, replicas)?,
+            None => {
+                let mut new = (*current).clone();
+                new["spec"]["replicas"] = json!(replicas);
+                new
+            }
+        };
         let out = self
             .commit_update(
                 def,
@@ -813,7 +816,7 @@ impl Registry {
             )
             .await?;
         Ok(Outcome {
-            object: Arc::new(scale_of(def, &out.object)),
+            object: Arc::new(scale_of(def, &out.object)?),
             warnings: out.warnings,
         })
     }
@@ -830,9 +833,9 @@ fn apply_patch(
 }
 
 /// The autoscaling/v1 Scale view of a scalable object.
-fn scale_of(def: &ResourceDef, obj: &Value) -> Value {
+fn scale_of(def: &ResourceDef, obj: &Value) -> Result<Value> {
     if let Some(info) = def.custom {
-        return super::crd::scale_of(info, obj);
+        return super::crd::scale_at_version(def, info, obj);
     }
     let m = meta::meta(obj).cloned().unwrap_or_default();
     let mut scale_meta = serde_json::Map::new();
@@ -869,7 +872,7 @@ fn scale_of(def: &ResourceDef, obj: &Value) -> Value {
                 })
         })
         .unwrap_or_default();
-    json!({
+    Ok(json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
         "metadata": scale_meta,
@@ -878,5 +881,5 @@ fn scale_of(def: &ResourceDef, obj: &Value) -> Value {
             "replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)),
             "selector": selector,
         }
-    })
+    }))
 }
