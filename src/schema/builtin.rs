@@ -4,8 +4,9 @@
 //! semantics from `extensions.rs`, group-version-kinds), and a `<Kind>List`
 //! definition per kind.
 //!
-//! The map is built on first use and kept: it is a few megabytes, which an
-//! idle server that nobody asked for a schema should not pay.
+//! The map is built on first use and kept (a few megabytes). Server-side
+//! apply records the managed fields of every write by it, so the first
+//! write builds it.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -16,7 +17,7 @@ use k8s_openapi::schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde_json::{Map, Value, json};
 
 use super::Definitions;
-use super::extensions::{ATOMIC_STRUCTS, FIELDS};
+use super::extensions::{ATOMIC_STRUCTS, DEFAULTS, FIELDS};
 
 /// `x-kubernetes-list-type` of a field in the extension table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,6 +239,7 @@ fn build() -> Builtin {
             add_field_extensions(p, e);
         }
     }
+    add_defaults(&mut defs);
     for name in ATOMIC_STRUCTS {
         if let Some(Value::Object(d)) = defs.get_mut(*name) {
             d.insert("x-kubernetes-map-type".into(), "atomic".into());
@@ -280,6 +282,43 @@ fn add_field_extensions(p: &mut Map<String, Value>, e: &FieldExt) {
     }
     if let Some(k) = e.key {
         p.insert("x-kubernetes-patch-merge-key".into(), k.into());
+    }
+}
+
+/// Field defaults as upstream's openapi-gen writes them: `+default=`
+/// markers, and `{}` on struct fields Go holds by value. The `{}` is kept to
+/// fields whose definition is an object here: Time, Quantity and the like
+/// are strings in these schemas and stay without a default.
+fn add_defaults(defs: &mut Definitions) {
+    let is_object = |defs: &Definitions, prop: &Value| {
+        let name = prop
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.rsplit('/').next());
+        let target = name.and_then(|n| defs.get(n)).unwrap_or(prop);
+        target.get("type").and_then(Value::as_str) == Some("object")
+    };
+    for (def, field, text) in DEFAULTS {
+        let Ok(default) = serde_json::from_str::<Value>(text) else {
+            continue;
+        };
+        let Some(prop) = defs
+            .get(*def)
+            .and_then(|d| d.get("properties"))
+            .and_then(|p| p.get(*field))
+        else {
+            continue;
+        };
+        if default.is_object() && !is_object(defs, prop) {
+            continue;
+        }
+        if let Some(Value::Object(p)) = defs
+            .get_mut(*def)
+            .and_then(|d| d.get_mut("properties"))
+            .and_then(|p| p.get_mut(*field))
+        {
+            p.insert("default".into(), default);
+        }
     }
 }
 

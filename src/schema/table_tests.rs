@@ -124,3 +124,52 @@ fn service_ports_metadata_and_atomic_maps() {
         Some("int-or-string")
     );
 }
+
+#[test]
+fn fields_carry_upstream_defaults() {
+    // Upstream's published schemas: `+default="TCP"` on port protocols,
+    // `{}` on struct fields Go holds by value, none on pointer fields.
+    let pod = kind("", "v1", "Pod");
+    let port = path(pod, &["spec", "containers", "[]", "ports", "[]"]);
+    assert_eq!(
+        port.field("protocol").and_then(|p| p.get("default")),
+        Some(&serde_json::json!("TCP"))
+    );
+    let svc = kind("", "v1", "Service");
+    let sport = path(svc, &["spec", "ports", "[]"]);
+    assert_eq!(
+        sport.field("protocol").and_then(|p| p.get("default")),
+        Some(&serde_json::json!("TCP"))
+    );
+    let deploy = kind("apps", "v1", "Deployment");
+    let spec = path(deploy, &["spec"]);
+    for by_value in ["template", "strategy"] {
+        assert_eq!(
+            spec.field(by_value).and_then(|f| f.get("default")),
+            Some(&serde_json::json!({})),
+            "{by_value}"
+        );
+    }
+    assert_eq!(
+        deploy.field("metadata").and_then(|f| f.get("default")),
+        Some(&serde_json::json!({}))
+    );
+    // `selector` is a pointer, `replicas` an optional scalar.
+    assert!(
+        spec.field("selector")
+            .and_then(|f| f.get("default"))
+            .is_none()
+    );
+    assert!(
+        spec.field("replicas")
+            .and_then(|f| f.get("default"))
+            .is_none()
+    );
+    let strategy = path(deploy, &["spec", "strategy"]);
+    assert!(
+        strategy
+            .field("rollingUpdate")
+            .and_then(|f| f.get("default"))
+            .is_none()
+    );
+}

@@ -12,7 +12,6 @@
 pub(crate) mod fieldpath;
 mod managed;
 mod request;
-mod schema;
 #[cfg(test)]
 mod tests;
 mod walk;
@@ -103,7 +102,7 @@ fn sub_name(sub: Option<Subresource>) -> &'static str {
 }
 
 fn scope(def: &ResourceDef, sub: Option<Subresource>) -> Scope<'static> {
-    let node = schema::lookup(def);
+    let node = crate::schema::root_for(def);
     Scope {
         go_structs: def.custom.is_none() && node.is_some(),
         node,

@@ -482,3 +482,69 @@ fn shared_items_follow_the_applied_order() {
         .expect("apply");
     assert_eq!(obj["spec"]["finalizers"], json!(["c", "a", "d", "e"]));
 }
+
+/// The field set a create of a Deployment records, with the shared
+/// built-in schema: by-value structs (`spec`, `template`, its `metadata`
+/// and `spec`, `strategy`) exist in every Deployment, so only what is
+/// added below them is recorded, while the pointer struct `rollingUpdate`,
+/// the `labels` map, list items and the `ports` list are added themselves
+/// (`.`); a port without a protocol is keyed by its default, TCP.
+#[test]
+fn a_created_deployment_records_upstream_field_set() {
+    let def = crate::registry::resources::find_kind("apps", "v1", "Deployment").expect("kind");
+    let scope = Scope {
+        node: crate::schema::root_for(def),
+        api_version: "apps/v1".into(),
+        subresource: "",
+        has_status: true,
+        go_structs: true,
+    };
+    let new = json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": { "name": "web", "namespace": "default" },
+        "spec": {
+            "replicas": 1,
+            "selector": { "matchLabels": { "app": "web" } },
+            "strategy": { "type": "RollingUpdate", "rollingUpdate": { "maxSurge": 1 } },
+            "template": {
+                "metadata": { "labels": { "app": "web" } },
+                "spec": { "containers": [{
+                    "name": "nginx",
+                    "image": "nginx",
+                    "ports": [{ "containerPort": 80 }],
+                }]},
+            },
+        },
+    });
+    let out = managed::update(&scope, Managed::default(), &json!({}), &new, "kubectl", NOW);
+    let mut obj = new.clone();
+    super::set_managed(&mut obj, &out);
+    let e = entry(&obj, "kubectl").expect("entry");
+    assert_eq!(
+        e["fieldsV1"],
+        json!({ "f:spec": {
+            "f:replicas": {},
+            "f:selector": {},
+            "f:strategy": {
+                "f:rollingUpdate": { ".": {}, "f:maxSurge": {} },
+                "f:type": {},
+            },
+            "f:template": {
+                "f:metadata": { "f:labels": { ".": {}, "f:app": {} } },
+                "f:spec": { "f:containers": { "k:{\"name\":\"nginx\"}": {
+                    ".": {},
+                    "f:image": {},
+                    "f:name": {},
+                    "f:ports": {
+                        ".": {},
+                        "k:{\"containerPort\":80,\"protocol\":\"TCP\"}": {
+                            ".": {},
+                            "f:containerPort": {},
+                        },
+                    },
+                }}},
+            },
+        }})
+    );
+}
