@@ -46,12 +46,12 @@ fn configuration(kind: &str, name: &str, webhooks: Vec<Value>) -> String {
 }
 
 fn apply(s: &common::Server, doc: &str) {
-    let out = s.kubectl_stdin("1.33", &["apply", "-f", "-"], doc);
-    assert!(
-        out.status.success(),
-        "apply failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    s.ok_stdin("1.33", &["apply", "-f", "-"], doc);
+}
+
+/// The `path` (a kubectl JSONPath template) of the object `kind/name`.
+fn jsonpath(s: &common::Server, v: &str, kind: &str, name: &str, path: &str) -> String {
+    s.ok(v, &["get", kind, name, "-o", &format!("jsonpath={path}")])
 }
 
 fn config_map(name: &str, labels: Value) -> String {
@@ -198,13 +198,11 @@ fn validating_webhook_denies_with_upstream_message_and_nothing_is_stored() {
 
     for (i, v) in common::KUBECTL_VERSIONS.iter().enumerate() {
         let name = format!("denied-{i}");
-        let out = s.kubectl_stdin(
+        let err = s.fails_stdin(
             v,
             &["create", "-f", "-"],
             &config_map(&name, json!({"deny": "yes"})),
         );
-        assert!(!out.status.success());
-        let err = String::from_utf8_lossy(&out.stderr);
         assert!(
             err.contains(
                 "Error from server (Forbidden): error when creating \"STDIN\": admission webhook \"policy.example.com\" denied the request: label deny=yes is not allowed"
@@ -215,12 +213,7 @@ fn validating_webhook_denies_with_upstream_message_and_nothing_is_stored() {
 
         // Allowed: the webhook's warning reaches kubectl.
         let allowed = format!("allowed-{i}");
-        let out = s.kubectl_stdin(v, &["create", "-f", "-"], &config_map(&allowed, json!({})));
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = s.ok_stdin(v, &["create", "-f", "-"], &config_map(&allowed, json!({})));
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
             err.contains("Warning: checked by policy.example.com"),
@@ -232,16 +225,7 @@ fn validating_webhook_denies_with_upstream_message_and_nothing_is_stored() {
             err.contains("admission webhook \"policy.example.com\" denied the request: label deny=yes is not allowed"),
             "{err}"
         );
-        let labels = s.ok(
-            v,
-            &[
-                "get",
-                "configmap",
-                &allowed,
-                "-o",
-                "jsonpath={.metadata.labels}",
-            ],
-        );
+        let labels = jsonpath(&s, v, "configmap", &allowed, "{.metadata.labels}");
         assert!(!labels.contains("deny"), "{labels}");
     }
 
@@ -400,44 +384,21 @@ fn mutating_webhook_patch_is_stored_and_revalidated() {
     for (i, v) in common::KUBECTL_VERSIONS.iter().enumerate() {
         let name = format!("plain-{i}");
         s.ok(v, &["create", "configmap", &name, "--from-literal=a=b"]);
-        let label = s.ok(
-            v,
-            &[
-                "get",
-                "configmap",
-                &name,
-                "-o",
-                "jsonpath={.metadata.labels.mutated}",
-            ],
-        );
+        let label = jsonpath(&s, v, "configmap", &name, "{.metadata.labels.mutated}");
         assert_eq!(label, "true");
         // The webhook also runs on update: a label removed comes back.
         s.ok(v, &["label", "configmap", &name, "mutated-"]);
-        let label = s.ok(
-            v,
-            &[
-                "get",
-                "configmap",
-                &name,
-                "-o",
-                "jsonpath={.metadata.labels.mutated}",
-            ],
-        );
+        let label = jsonpath(&s, v, "configmap", &name, "{.metadata.labels.mutated}");
         assert_eq!(label, "true");
     }
     // A generateName create reaches mutating webhooks unnamed, as upstream
     // names objects after mutation.
     let generated = json!({"apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"generateName": "gen-"}});
-    let out = s.kubectl_stdin(
+    let out = s.ok_stdin(
         "1.33",
         &["create", "-f", "-", "-o", "name"],
         &generated.to_string(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let created = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert!(created.starts_with("configmap/gen-"), "{created}");
@@ -455,34 +416,24 @@ fn mutating_webhook_patch_is_stored_and_revalidated() {
     assert_eq!(label, "true");
 
     // Server-side apply goes through the same admission.
-    let out = s.kubectl_stdin(
+    s.ok_stdin(
         "1.33",
         &["apply", "--server-side", "-f", "-"],
         &config_map("applied", json!({"app": "x"})),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let label = s.ok(
+    let label = jsonpath(
+        &s,
         "1.33",
-        &[
-            "get",
-            "configmap",
-            "applied",
-            "-o",
-            "jsonpath={.metadata.labels.mutated}",
-        ],
+        "configmap",
+        "applied",
+        "{.metadata.labels.mutated}",
     );
     assert_eq!(label, "true");
-    let out = s.kubectl_stdin(
+    let err = s.fails_stdin(
         "1.33",
         &["create", "-f", "-"],
         &config_map("broken", json!({"break": "yes"})),
     );
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(
             "ConfigMap \"broken\" is invalid: metadata.labels: Invalid value: \"bad key!\""
@@ -534,31 +485,13 @@ fn reinvocation_reruns_earlier_webhooks_once() {
     };
     apply(&s, &config("Never"));
     s.ok("1.33", &["create", "configmap", "once"]);
-    let ann = s.ok(
-        "1.33",
-        &[
-            "get",
-            "cm",
-            "once",
-            "-o",
-            "jsonpath={.metadata.annotations.a-saw-b}",
-        ],
-    );
+    let ann = jsonpath(&s, "1.33", "cm", "once", "{.metadata.annotations.a-saw-b}");
     assert_eq!(ann, "false");
     assert_eq!(a.requests().len(), 1);
 
     apply(&s, &config("IfNeeded"));
     s.ok("1.27", &["create", "configmap", "twice"]);
-    let ann = s.ok(
-        "1.27",
-        &[
-            "get",
-            "cm",
-            "twice",
-            "-o",
-            "jsonpath={.metadata.annotations.a-saw-b}",
-        ],
-    );
+    let ann = jsonpath(&s, "1.27", "cm", "twice", "{.metadata.annotations.a-saw-b}");
     assert_eq!(ann, "true");
     assert_eq!(a.requests().len(), 3, "observer reinvoked once");
     assert_eq!(b.requests().len(), 2, "the labeller is not reinvoked");
@@ -710,12 +643,11 @@ fn namespace_and_object_selectors() {
             v,
             &["create", "configmap", &format!("c{v}"), "-n", "relaxed"],
         );
-        let out = s.kubectl_stdin(
+        let err = s.fails_stdin(
             v,
             &["create", "-n", "relaxed", "-f", "-"],
             &config_map(&format!("checked{v}"), json!({"check": "yes"})),
         );
-        let err = String::from_utf8_lossy(&out.stderr);
         assert!(
             err.contains(
                 "admission webhook \"by-object.example.com\" denied the request: selected"
@@ -743,20 +675,14 @@ fn namespace_and_object_selectors() {
             "metadata": {"name": name, "labels": {"team": team}}})
         .to_string()
     };
-    let out = s.kubectl_stdin("1.33", &["create", "-f", "-"], &ns("blocked-ns", "blocked"));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = s.fails_stdin("1.33", &["create", "-f", "-"], &ns("blocked-ns", "blocked"));
     assert!(
         err.contains(
             "admission webhook \"namespaces.example.com\" denied the request: no such namespaces"
         ),
         "{err}"
     );
-    let out = s.kubectl_stdin("1.33", &["create", "-f", "-"], &ns("fine-ns", "fine"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    s.ok_stdin("1.33", &["create", "-f", "-"], &ns("fine-ns", "fine"));
 }
 
 #[test]
@@ -771,7 +697,7 @@ fn dry_run_respects_side_effects() {
         )
     });
     // v1 admits only webhooks without side effects on dry run.
-    let out = s.kubectl_stdin(
+    let err = s.fails_stdin(
         "1.33",
         &["create", "-f", "-"],
         &configuration(
@@ -785,7 +711,6 @@ fn dry_run_respects_side_effects() {
             )],
         ),
     );
-    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("The MutatingWebhookConfiguration \"effects\" is invalid: webhooks[0].sideEffects: Unsupported value: \"Some\": supported values: \"None\", \"NoneOnDryRun\""),
         "{err}"
@@ -826,16 +751,7 @@ fn dry_run_respects_side_effects() {
     assert_eq!(req["options"]["dryRun"], json!(["All"]));
     // Without dry run the webhook sees dryRun false.
     s.ok("1.33", &["create", "configmap", "wet"]);
-    let label = s.ok(
-        "1.33",
-        &[
-            "get",
-            "cm",
-            "wet",
-            "-o",
-            "jsonpath={.metadata.labels.seen-dry-run}",
-        ],
-    );
+    let label = jsonpath(&s, "1.33", "cm", "wet", "{.metadata.labels.seen-dry-run}");
     assert_eq!(label, "false");
 }
 
@@ -1017,7 +933,7 @@ fn match_conditions_choose_webhook_calls() {
     assert_eq!(r.code, 201, "{}", r.body);
 
     // Conditions are compiled when the configuration is written.
-    let out = s.kubectl_stdin(
+    let err = s.fails_stdin(
         "1.33",
         &["apply", "-f", "-"],
         &configuration(
@@ -1031,7 +947,6 @@ fn match_conditions_choose_webhook_calls() {
             )],
         ),
     );
-    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("webhooks[0].matchConditions[0].expression: Invalid value: \"object.metadata.name ==\": compilation failed: ERROR: <input>:1:"),
         "{err}"
@@ -1065,6 +980,20 @@ fn replica_policy(validation: Value, actions: &[&str]) -> String {
         },
     });
     format!("{policy}\n---\n{binding}")
+}
+
+/// kubectl arguments creating the nginx Deployment `name` in namespace `ns`
+/// with the given `--replicas=N` flag.
+fn create_deployment<'a>(name: &'a str, replicas: &'a str, ns: &'a str) -> [&'a str; 7] {
+    [
+        "create",
+        "deployment",
+        name,
+        "--image=nginx",
+        replicas,
+        "-n",
+        ns,
+    ]
 }
 
 fn test_namespaces(s: &common::Server) {
@@ -1104,18 +1033,7 @@ fn policy_denies_too_many_replicas_with_upstream_message() {
     );
     let expected = "deployments.apps \"web\" is forbidden: ValidatingAdmissionPolicy 'demo-policy.example.com' with binding 'demo-binding-test.example.com' denied request: failed expression: object.spec.replicas <= 5";
     for v in common::KUBECTL_VERSIONS {
-        let err = s.fails(
-            v,
-            &[
-                "create",
-                "deployment",
-                "web",
-                "--image=nginx",
-                "--replicas=6",
-                "-n",
-                "test",
-            ],
-        );
+        let err = s.fails(v, &create_deployment("web", "--replicas=6", "test"));
         assert!(err.contains(expected), "kubectl {v}: {err}");
         assert!(
             !s.kubectl(v, &["get", "deployment", "web", "-n", "test"])
@@ -1124,31 +1042,9 @@ fn policy_denies_too_many_replicas_with_upstream_message() {
         );
     }
     // Namespaces the binding does not select are not checked.
-    s.ok(
-        "1.33",
-        &[
-            "create",
-            "deployment",
-            "web",
-            "--image=nginx",
-            "--replicas=6",
-            "-n",
-            "prod",
-        ],
-    );
+    s.ok("1.33", &create_deployment("web", "--replicas=6", "prod"));
     // Updates are checked too.
-    s.ok(
-        "1.27",
-        &[
-            "create",
-            "deployment",
-            "web",
-            "--image=nginx",
-            "--replicas=2",
-            "-n",
-            "test",
-        ],
-    );
+    s.ok("1.27", &create_deployment("web", "--replicas=2", "test"));
     let err = s.fails(
         "1.27",
         &[
@@ -1190,11 +1086,14 @@ fn policy_denies_too_many_replicas_with_upstream_message() {
             "template": {"metadata": {"labels": {"app": "raw"}},
                 "spec": {"containers": [{"name": "c", "image": "nginx"}]}}},
     });
-    let r = api.call(
-        "POST",
-        "/apis/apps/v1/namespaces/test/deployments",
-        Some(&deployment),
-    );
+    let post_deployment = || {
+        api.call(
+            "POST",
+            "/apis/apps/v1/namespaces/test/deployments",
+            Some(&deployment),
+        )
+    };
+    let r = post_deployment();
     assert_eq!(r.code, 422, "{}", r.body);
     assert_eq!(r.body["reason"], "Invalid");
     let msg = "ValidatingAdmissionPolicy 'demo-policy.example.com' with binding 'demo-binding-test.example.com' denied request: failed expression: object.spec.replicas <= 5";
@@ -1220,11 +1119,7 @@ fn policy_denies_too_many_replicas_with_upstream_message() {
             &["Deny"],
         ),
     );
-    let r = api.call(
-        "POST",
-        "/apis/apps/v1/namespaces/test/deployments",
-        Some(&deployment),
-    );
+    let r = post_deployment();
     assert_eq!(r.code, 403, "{}", r.body);
     assert_eq!(r.body["reason"], "Forbidden");
     assert_eq!(
@@ -1243,11 +1138,7 @@ fn policy_denies_too_many_replicas_with_upstream_message() {
             &["Deny"],
         ),
     );
-    let r = api.call(
-        "POST",
-        "/apis/apps/v1/namespaces/test/deployments",
-        Some(&deployment),
-    );
+    let r = post_deployment();
     assert_eq!(r.code, 422, "{}", r.body);
     assert!(
         r.body["message"]
@@ -1272,24 +1163,7 @@ fn policy_warn_and_audit_actions_admit() {
     );
     for v in common::KUBECTL_VERSIONS {
         let name = format!("warned-{}", v.replace('.', "-"));
-        let out = s.kubectl(
-            v,
-            &[
-                "create",
-                "deployment",
-                &name,
-                "--image=nginx",
-                "--replicas=6",
-                "-n",
-                "test",
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = s.ok_stderr(v, &create_deployment(&name, "--replicas=6", "test"));
         assert!(
             err.contains("Warning: Validation failed for ValidatingAdmissionPolicy 'demo-policy.example.com' with binding 'demo-binding-test.example.com': failed expression: object.spec.replicas <= 5"),
             "kubectl {v}: {err}"
@@ -1324,18 +1198,7 @@ fn warnings_accompany_a_refusal() {
         &configuration("ValidatingWebhookConfiguration", "deployments", vec![w]),
     );
     for v in common::KUBECTL_VERSIONS {
-        let err = s.fails(
-            v,
-            &[
-                "create",
-                "deployment",
-                "web",
-                "--image=nginx",
-                "--replicas=6",
-                "-n",
-                "test",
-            ],
-        );
+        let err = s.fails(v, &create_deployment("web", "--replicas=6", "test"));
         assert!(
             err.contains("Warning: Validation failed for ValidatingAdmissionPolicy 'demo-policy.example.com' with binding 'demo-binding-test.example.com': failed expression: object.spec.replicas <= 5"),
             "kubectl {v}: {err}"
@@ -1405,35 +1268,13 @@ fn policy_params_variables_and_namespace_object() {
         ],
     );
     for v in common::KUBECTL_VERSIONS {
-        let err = s.fails(
-            v,
-            &[
-                "create",
-                "deployment",
-                "big",
-                "--image=nginx",
-                "--replicas=4",
-                "-n",
-                "test",
-            ],
-        );
+        let err = s.fails(v, &create_deployment("big", "--replicas=4", "test"));
         assert!(
             err.contains("ValidatingAdmissionPolicy 'replica-limit' with binding 'replica-limit-test' denied request: at most 3 replicas in test"),
             "kubectl {v}: {err}"
         );
     }
-    s.ok(
-        "1.33",
-        &[
-            "create",
-            "deployment",
-            "small",
-            "--image=nginx",
-            "--replicas=3",
-            "-n",
-            "test",
-        ],
-    );
+    s.ok("1.33", &create_deployment("small", "--replicas=3", "test"));
     // Parameters are read at each request.
     s.ok(
         "1.33",
@@ -1445,41 +1286,18 @@ fn policy_params_variables_and_namespace_object() {
             "{\"data\":{\"maxReplicas\":\"10\"}}",
         ],
     );
-    s.ok(
-        "1.33",
-        &[
-            "create",
-            "deployment",
-            "big",
-            "--image=nginx",
-            "--replicas=4",
-            "-n",
-            "test",
-        ],
-    );
+    s.ok("1.33", &create_deployment("big", "--replicas=4", "test"));
     // Without the parameter and with Allow, nothing is checked.
     s.ok("1.33", &["delete", "configmap", "limits"]);
     apply(&s, &binding("Allow"));
-    s.ok(
-        "1.33",
-        &[
-            "create",
-            "deployment",
-            "huge",
-            "--image=nginx",
-            "--replicas=50",
-            "-n",
-            "test",
-        ],
-    );
+    s.ok("1.33", &create_deployment("huge", "--replicas=50", "test"));
 
     // Invalid policies are refused when written.
     let mut bad = policy.clone();
     bad["metadata"]["name"] = json!("bad-policy");
     bad["spec"]["validations"][0]["expression"] = json!("object.spec.replicas <=");
     bad["spec"]["validations"][0]["reason"] = json!("Conflict");
-    let out = s.kubectl_stdin("1.33", &["create", "-f", "-"], &bad.to_string());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = s.fails_stdin("1.33", &["create", "-f", "-"], &bad.to_string());
     assert!(
         err.contains("spec.validations[0].expression: Invalid value: \"object.spec.replicas <=\": compilation failed: ERROR: <input>:1:"),
         "{err}"
@@ -1494,8 +1312,7 @@ fn policy_params_variables_and_namespace_object() {
         "metadata": {"name": "bad-binding"},
         "spec": {"policyName": "replica-limit", "validationActions": ["Deny", "Warn"]},
     });
-    let out = s.kubectl_stdin("1.33", &["create", "-f", "-"], &bad_binding.to_string());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = s.fails_stdin("1.33", &["create", "-f", "-"], &bad_binding.to_string());
     assert!(
         err.contains("spec.validationActions: Invalid value: []admissionregistration.ValidationAction{\"Deny\", \"Warn\"}: must not contain both Deny and Warn"),
         "{err}"

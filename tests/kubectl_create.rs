@@ -757,7 +757,7 @@ fn get_prints_upstream_columns() {
             ],
         );
         s.ok(v, &["create", "quota", "q", "-n", n, "--hard=pods=2"]);
-        s.kubectl_stdin(v, &["apply", "-n", n, "-f", "-"], pod);
+        s.ok_stdin(v, &["apply", "-n", n, "-f", "-"], pod);
 
         let get = |kind: &str, wide: bool| {
             let mut args = vec!["get", kind, "-n", n];
@@ -968,8 +968,7 @@ fn get_wide_nodes_and_events() {
         let n = ns.as_str();
         s.ok(v, &["create", "namespace", n]);
         if *v == KUBECTL_VERSIONS[0] {
-            let out = s.kubectl_stdin(v, &["create", "-f", "-"], node);
-            assert!(out.status.success(), "{out:?}");
+            s.ok_stdin(v, &["create", "-f", "-"], node);
         }
         let (h, rows) = table(&s.ok(v, &["get", "nodes", "-o", "wide"]));
         assert_eq!(
@@ -1009,8 +1008,7 @@ fn get_wide_nodes_and_events() {
             "reason": "BackOff", "message": "Back-off restarting failed container", "type": "Warning",
             "source": {{"component": "kubelet", "host": "edge-1"}}, "count": 3}}"#
         );
-        let out = s.kubectl_stdin(v, &["create", "-f", "-"], &event);
-        assert!(out.status.success(), "{v}: {out:?}");
+        s.ok_stdin(v, &["create", "-f", "-"], &event);
         let (h, rows) = table(&s.ok(v, &["get", "events", "-n", n, "-o", "wide"]));
         assert_eq!(
             h,

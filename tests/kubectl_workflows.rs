@@ -466,7 +466,7 @@ spec:
         let ns = format!("patch-{}", v.replace('.', "-"));
         let n = ns.as_str();
         s.ok(v, &["create", "namespace", n]);
-        s.kubectl_stdin(v, &["apply", "-n", n, "-f", "-"], demo);
+        s.ok_stdin(v, &["apply", "-n", n, "-f", "-"], demo);
         s.ok(
             v,
             &[
@@ -509,7 +509,7 @@ spec:
             "{v}"
         );
 
-        s.kubectl_stdin(v, &["apply", "-n", n, "-f", "-"], retain);
+        s.ok_stdin(v, &["apply", "-n", n, "-f", "-"], retain);
         let err = s.fails(
             v,
             &[

@@ -154,26 +154,54 @@ impl Server {
 
     /// Runs kubectl and returns stdout, failing the test on error.
     pub fn ok(&self, version: &str, args: &[&str]) -> String {
-        let out = self.kubectl(version, args);
+        let out = self.succeeded(version, args, self.kubectl(version, args));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs kubectl, failing the test on error; returns stderr, where
+    /// kubectl prints the server's warnings.
+    pub fn ok_stderr(&self, version: &str, args: &[&str]) -> String {
+        let out = self.succeeded(version, args, self.kubectl(version, args));
+        String::from_utf8(out.stderr).unwrap()
+    }
+
+    /// Runs kubectl with `input` on stdin and returns the whole output,
+    /// failing the test on error (stderr carries warnings worth checking).
+    pub fn ok_stdin(&self, version: &str, args: &[&str], input: &str) -> Output {
+        self.succeeded(version, args, self.kubectl_stdin(version, args, input))
+    }
+
+    /// Runs kubectl expecting failure; returns stderr.
+    pub fn fails(&self, version: &str, args: &[&str]) -> String {
+        failed(version, args, self.kubectl(version, args))
+    }
+
+    /// Runs kubectl with `input` on stdin expecting failure; returns stderr.
+    pub fn fails_stdin(&self, version: &str, args: &[&str], input: &str) -> String {
+        failed(version, args, self.kubectl_stdin(version, args, input))
+    }
+
+    /// `out` of kubectl `args`, failing the test with the server log tail
+    /// unless it succeeded.
+    fn succeeded(&self, version: &str, args: &[&str], out: Output) -> Output {
         assert!(
             out.status.success(),
             "kubectl {version} {args:?} failed: {}\nserver log:\n{}",
             String::from_utf8_lossy(&out.stderr),
             tail(&self.log())
         );
-        String::from_utf8(out.stdout).unwrap()
+        out
     }
+}
 
-    /// Runs kubectl expecting failure; returns stderr.
-    pub fn fails(&self, version: &str, args: &[&str]) -> String {
-        let out = self.kubectl(version, args);
-        assert!(
-            !out.status.success(),
-            "kubectl {version} {args:?} unexpectedly succeeded: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        String::from_utf8(out.stderr).unwrap()
-    }
+/// The stderr of kubectl `args`, failing the test if it succeeded.
+fn failed(version: &str, args: &[&str], out: Output) -> String {
+    assert!(
+        !out.status.success(),
+        "kubectl {version} {args:?} unexpectedly succeeded: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stderr).unwrap()
 }
 
 fn tail(s: &str) -> &str {
