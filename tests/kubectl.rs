@@ -326,8 +326,7 @@ fn delete_cascade_policies() {
 fn typed_commands_of_current_kubectl() {
     let s = Server::start();
     for v in KUBECTL_VERSIONS {
-        let ns = format!("typed-{}", v.replace('.', "-"));
-        s.ok(v, &["create", "namespace", &ns]);
+        let ns = s.namespace(v, "typed");
         s.ok(
             v,
             &[

@@ -628,9 +628,8 @@ fn get_prints_upstream_columns() {
     let pod = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
         "spec": {"containers": [{"name": "a", "image": "nginx:1.25"}, {"name": "b", "image": "redis:7"}]}}"#;
     for v in KUBECTL_VERSIONS {
-        let ns = format!("get-{}", v.replace('.', "-"));
+        let ns = s.namespace(v, "get");
         let n = ns.as_str();
-        s.ok(v, &["create", "namespace", n]);
         s.ok(
             v,
             &[
@@ -964,9 +963,8 @@ fn get_wide_nodes_and_events() {
                 "machineID": "", "systemUUID": "", "bootID": "", "kubeProxyVersion": "",
                 "operatingSystem": "linux", "architecture": "amd64"}}}"#;
     for v in KUBECTL_VERSIONS {
-        let ns = format!("wide-{}", v.replace('.', "-"));
+        let ns = s.namespace(v, "wide");
         let n = ns.as_str();
-        s.ok(v, &["create", "namespace", n]);
         if *v == KUBECTL_VERSIONS[0] {
             s.ok_stdin(v, &["create", "-f", "-"], node);
         }

@@ -78,8 +78,7 @@ spec:
 fn apply_of_an_edited_manifest_updates_adds_and_removes_list_entries() {
     let s = Server::start();
     for v in KUBECTL_VERSIONS {
-        let ns = format!("edit-{}", v.replace('.', "-"));
-        s.ok(v, &["create", "namespace", &ns]);
+        let ns = s.namespace(v, "edit");
         let v1 = write(&s, "app-v1.yaml", APP_V1);
         s.ok(v, &["apply", "-n", &ns, "-f", p(&v1)]);
         // A change made outside the manifest survives the next apply.
@@ -136,8 +135,7 @@ fn apply_of_an_edited_manifest_updates_adds_and_removes_list_entries() {
 fn diff_exits_one_on_change_and_zero_without() {
     let s = Server::start();
     for v in KUBECTL_VERSIONS {
-        let ns = format!("diff-{}", v.replace('.', "-"));
-        s.ok(v, &["create", "namespace", &ns]);
+        let ns = s.namespace(v, "diff");
         let cm = |val: &str| {
             format!(
                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: {ns}\ndata:\n  mode: {val}\n"
@@ -184,8 +182,7 @@ fn edit_through_an_editor_changes_the_object() {
     );
     std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     for v in KUBECTL_VERSIONS {
-        let ns = format!("ed-{}", v.replace('.', "-"));
-        s.ok(v, &["create", "namespace", &ns]);
+        let ns = s.namespace(v, "ed");
         s.ok(
             v,
             &[
@@ -240,23 +237,26 @@ fn edit_through_an_editor_changes_the_object() {
     }
 }
 
+/// A multi-document manifest of ConfigMaps `names`, each holding `k: v`,
+/// with `meta` appended to their metadata.
+fn config_maps(names: &[&str], meta: &str) -> String {
+    names
+        .iter()
+        .map(|n| {
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {n}{meta}\ndata:\n  k: v\n"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
 #[test]
 fn apply_prune_removes_objects_dropped_from_the_manifest() {
     let s = Server::start();
     for v in KUBECTL_VERSIONS {
-        let ns = format!("prune-{}", v.replace('.', "-"));
-        s.ok(v, &["create", "namespace", &ns]);
-        let doc = |names: &[&str]| {
-            names
-                .iter()
-                .map(|n| {
-                    format!(
-                        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {n}\n  labels: {{app: x}}\ndata:\n  k: v\n"
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("---\n")
-        };
+        let ns = s.namespace(v, "prune");
+        let doc = |names: &[&str]| config_maps(names, "\n  labels: {app: x}");
         let f = write(&s, "prune.yaml", &doc(&["one", "two"]));
         s.ok(
             v,
@@ -295,8 +295,7 @@ fn apply_prune_removes_objects_dropped_from_the_manifest() {
 fn delete_from_file_and_wait() {
     let s = Server::start();
     for v in KUBECTL_VERSIONS {
-        let ns = format!("wait-{}", v.replace('.', "-"));
-        s.ok(v, &["create", "namespace", &ns]);
+        let ns = s.namespace(v, "wait");
         let out = s.ok(
             v,
             &[
@@ -463,9 +462,8 @@ spec:
         "spec:\n  strategy:\n    $retainKeys:\n    - type\n    type: Recreate\n",
     );
     for v in KUBECTL_VERSIONS {
-        let ns = format!("patch-{}", v.replace('.', "-"));
+        let ns = s.namespace(v, "patch");
         let n = ns.as_str();
-        s.ok(v, &["create", "namespace", n]);
         s.ok_stdin(v, &["apply", "-n", n, "-f", "-"], demo);
         s.ok(
             v,
@@ -583,9 +581,8 @@ fn apply_of_an_edited_service_keeps_assigned_addresses() {
         )
     };
     for v in KUBECTL_VERSIONS {
-        let ns = format!("svc-{}", v.replace('.', "-"));
+        let ns = s.namespace(v, "svc");
         let n = ns.as_str();
-        s.ok(v, &["create", "namespace", n]);
         let f = write(
             &s,
             "svc.yaml",
@@ -650,19 +647,8 @@ fn apply_of_an_edited_service_keeps_assigned_addresses() {
 fn apply_prune_by_applyset() {
     let s = Server::start();
     for v in KUBECTL_VERSIONS {
-        let ns = format!("applyset-{}", v.replace('.', "-"));
-        s.ok(v, &["create", "namespace", &ns]);
-        let doc = |names: &[&str]| {
-            names
-                .iter()
-                .map(|n| {
-                    format!(
-                        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {n}\ndata:\n  k: v\n"
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("---\n")
-        };
+        let ns = s.namespace(v, "applyset");
+        let doc = |names: &[&str]| config_maps(names, "");
         let env = [("KUBECTL_APPLYSET", "true")];
         let f = write(&s, "set.yaml", &doc(&["one", "two"]));
         let args = ["apply", "-n", &ns, "--prune", "--applyset=web", "-f", p(&f)];

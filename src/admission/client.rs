@@ -141,12 +141,7 @@ fn service_endpoint(
             .map(|p| p as u16)
     };
     if let Some(eps) = lookup.get(&format!("/endpoints/{ns}/{name}")) {
-        for subset in eps
-            .get("subsets")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for subset in super::items(&eps, "subsets") {
             let Some(p) = port_of(subset.get("ports")) else {
                 continue;
             };
@@ -166,16 +161,11 @@ fn service_endpoint(
         let Some(p) = port_of(slice.get("ports")) else {
             continue;
         };
-        let ready = slice
-            .get("endpoints")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .find(|e| {
-                e.pointer("/conditions/ready")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(true)
-            });
+        let ready = super::items(&slice, "endpoints").find(|e| {
+            e.pointer("/conditions/ready")
+                .and_then(Value::as_bool)
+                .unwrap_or(true)
+        });
         if let Some(ip) = ready
             .and_then(|e| e.pointer("/addresses/0"))
             .and_then(Value::as_str)
@@ -377,18 +367,15 @@ async fn exchange(ep: &Endpoint, body: Vec<u8>) -> Result<Bytes, String> {
     };
     // A pooled connection the server closed meanwhile is retried once on a
     // fresh one.
-    let (mut sender, resp) = match idle_sender(key) {
+    let pooled = match idle_sender(key) {
         Some(mut idle) => match idle.send_request(request()?).await {
-            Ok(resp) => (idle, resp),
-            Err(_) => {
-                let mut fresh = connect(ep, &dial).await?;
-                let resp = fresh
-                    .send_request(request()?)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                (fresh, resp)
-            }
+            Ok(resp) => Some((idle, resp)),
+            Err(_) => None,
         },
+        None => None,
+    };
+    let (mut sender, resp) = match pooled {
+        Some(pooled) => pooled,
         None => {
             let mut fresh = connect(ep, &dial).await?;
             let resp = fresh

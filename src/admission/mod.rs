@@ -239,6 +239,12 @@ fn configurations(lookup: &dyn Lookup, plural: &str) -> Vec<Arc<Value>> {
     items
 }
 
+/// The items of the array `obj[key]`; none where it is absent or not an
+/// array.
+fn items<'a>(obj: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    obj.get(key).and_then(Value::as_array).into_iter().flatten()
+}
+
 fn name_of(obj: &Value) -> &str {
     obj.pointer("/metadata/name")
         .and_then(Value::as_str)

@@ -160,11 +160,7 @@ fn evaluate(
     ]);
     // Variables are evaluated when an expression first uses them; one that
     // does not compile fails the expressions using it.
-    let variables = spec
-        .get("variables")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    let variables = super::items(spec, "variables")
         .filter_map(|v| {
             let name = v.get("name").and_then(Value::as_str)?;
             let expression = v.get("expression").and_then(Value::as_str)?;
@@ -192,12 +188,7 @@ fn evaluate(
         }
     }
     let mut failures = Vec::new();
-    for validation in spec
-        .get("validations")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for validation in super::items(spec, "validations") {
         let expression = validation
             .get("expression")
             .and_then(Value::as_str)

@@ -97,13 +97,7 @@ pub(crate) fn webhook_configuration(
                 go_quote(name),
             ));
         }
-        for (j, r) in hook
-            .get("rules")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
+        for (j, r) in super::items(hook, "rules").enumerate() {
             rule(r, &format!("{path}.rules[{j}]"), errs);
         }
         enum_field(hook, "failurePolicy", &path, &["Fail", "Ignore"], errs);
@@ -191,13 +185,7 @@ pub(crate) fn webhook_configuration(
 /// `matchConditions` of a webhook or policy: named, compiling expressions.
 fn match_conditions(obj: &Value, path: &str, vars: &[&'static str], errs: &mut Vec<FieldError>) {
     let mut names = std::collections::HashSet::new();
-    for (i, c) in obj
-        .get("matchConditions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
+    for (i, c) in super::items(obj, "matchConditions").enumerate() {
         let p = format!("{path}.matchConditions[{i}]");
         let expression = c.get("expression").and_then(Value::as_str).unwrap_or("");
         if expression.trim().is_empty() {
@@ -242,13 +230,7 @@ fn expression(
 fn match_resources(m: &Value, path: &str, errs: &mut Vec<FieldError>) {
     enum_field(m, "matchPolicy", path, &["Equivalent", "Exact"], errs);
     for field in ["resourceRules", "excludeResourceRules"] {
-        for (i, r) in m
-            .get(field)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
+        for (i, r) in super::items(m, field).enumerate() {
             rule(r, &format!("{path}.{field}[{i}]"), errs);
         }
     }
@@ -286,13 +268,7 @@ pub(crate) fn policy(obj: &Value, errs: &mut Vec<FieldError>) {
     }
     let vars = super::expr::policy_vars(has_params);
     match_conditions(spec, "spec", &vars, errs);
-    for (i, v) in spec
-        .get("variables")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
+    for (i, v) in super::items(spec, "variables").enumerate() {
         let p = format!("spec.variables[{i}]");
         if v.get("name")
             .and_then(Value::as_str)

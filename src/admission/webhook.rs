@@ -89,12 +89,7 @@ fn should_call(lookup: &dyn Lookup, hook: &Hook, attrs: &Attributes<'_>) -> Resu
     if !matching::object_selector_matches(spec.get("objectSelector"), attrs) {
         return Ok(false);
     }
-    let rules_match = spec
-        .get("rules")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|r| matching::rule_matches(r, attrs));
+    let rules_match = super::items(spec, "rules").any(|r| matching::rule_matches(r, attrs));
     if !rules_match {
         return Ok(false);
     }
@@ -200,11 +195,7 @@ fn verify(body: &[u8], uid: &str, version: &str, mutating: bool) -> Result<Answe
             .unwrap_or(false),
         status: response.get("status").filter(|s| s.is_object()).cloned(),
         patch,
-        warnings: response
-            .get("warnings")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        warnings: super::items(response, "warnings")
             .filter_map(Value::as_str)
             .map(String::from)
             .collect(),

@@ -266,19 +266,7 @@ fn cells(def: &ResourceDef, obj: &Value) -> Vec<Value> {
         }
         ("", "ServiceAccount") => vec![name, json!(len(obj, "/secrets")), json!(created)],
         ("apps", "Deployment") => {
-            let containers = obj
-                .pointer("/spec/template/spec/containers")
-                .and_then(Value::as_array);
-            let names: Vec<&str> = containers
-                .into_iter()
-                .flatten()
-                .map(|c| s(c, "/name"))
-                .collect();
-            let images: Vec<&str> = containers
-                .into_iter()
-                .flatten()
-                .map(|c| s(c, "/image"))
-                .collect();
+            let (names, images) = kinds::containers(obj, "/spec/template/spec/containers");
             let selector: Vec<String> = obj
                 .pointer("/spec/selector/matchLabels")
                 .and_then(Value::as_object)
@@ -288,16 +276,12 @@ fn cells(def: &ResourceDef, obj: &Value) -> Vec<Value> {
                 .collect();
             vec![
                 name,
-                json!(format!(
-                    "{}/{}",
-                    n(obj, "/status/readyReplicas"),
-                    n(obj, "/spec/replicas")
-                )),
+                json!(kinds::ready_replicas(obj)),
                 json!(n(obj, "/status/updatedReplicas")),
                 json!(n(obj, "/status/availableReplicas")),
                 json!(created),
-                json!(names.join(",")),
-                json!(images.join(",")),
+                json!(names),
+                json!(images),
                 json!(selector.join(",")),
             ]
         }

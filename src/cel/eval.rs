@@ -340,33 +340,25 @@ impl<'a> Evaluator<'a> {
     fn arith(&mut self, op: BinOp, l: &Value, r: &Value) -> Result<Value> {
         use Value as V;
         let nope = || no_overload(op.name(), &[l, r]);
+        // `op` on two integers of one width: `None` on overflow, an error
+        // on a zero divisor.
+        macro_rules! checked {
+            ($a:expr, $b:expr) => {{
+                let (a, b) = ($a, $b);
+                match op {
+                    BinOp::Add => a.checked_add(b),
+                    BinOp::Sub => a.checked_sub(b),
+                    BinOp::Mul => a.checked_mul(b),
+                    BinOp::Div if b == 0 => return Err(EvalError::new("division by zero")),
+                    BinOp::Div => a.checked_div(b),
+                    BinOp::Rem if b == 0 => return Err(EvalError::new("modulus by zero")),
+                    _ => a.checked_rem(b),
+                }
+            }};
+        }
         match (l, r) {
-            (V::Int(a), V::Int(b)) => {
-                let (a, b) = (*a, *b);
-                let v = match op {
-                    BinOp::Add => a.checked_add(b),
-                    BinOp::Sub => a.checked_sub(b),
-                    BinOp::Mul => a.checked_mul(b),
-                    BinOp::Div if b == 0 => return Err(EvalError::new("division by zero")),
-                    BinOp::Div => a.checked_div(b),
-                    BinOp::Rem if b == 0 => return Err(EvalError::new("modulus by zero")),
-                    _ => a.checked_rem(b),
-                };
-                v.map(V::Int).ok_or_else(int_overflow)
-            }
-            (V::Uint(a), V::Uint(b)) => {
-                let (a, b) = (*a, *b);
-                let v = match op {
-                    BinOp::Add => a.checked_add(b),
-                    BinOp::Sub => a.checked_sub(b),
-                    BinOp::Mul => a.checked_mul(b),
-                    BinOp::Div if b == 0 => return Err(EvalError::new("division by zero")),
-                    BinOp::Div => a.checked_div(b),
-                    BinOp::Rem if b == 0 => return Err(EvalError::new("modulus by zero")),
-                    _ => a.checked_rem(b),
-                };
-                v.map(V::Uint).ok_or_else(uint_overflow)
-            }
+            (V::Int(a), V::Int(b)) => checked!(*a, *b).map(V::Int).ok_or_else(int_overflow),
+            (V::Uint(a), V::Uint(b)) => checked!(*a, *b).map(V::Uint).ok_or_else(uint_overflow),
             (V::Double(a), V::Double(b)) => Ok(V::Double(match op {
                 BinOp::Add => a + b,
                 BinOp::Sub => a - b,
@@ -537,31 +529,9 @@ fn is_cancelled(e: &EvalError) -> bool {
 /// documents: `__dash__` for `-`, `__dot__` for `.`, `__slash__` for `/`,
 /// `__underscores__` for `__`, and `__KEYWORD__` for a reserved word.
 fn unescape_property(field: &str) -> Option<String> {
-    const KEYWORDS: &[&str] = &[
-        "true",
-        "false",
-        "null",
-        "in",
-        "as",
-        "break",
-        "const",
-        "continue",
-        "else",
-        "for",
-        "function",
-        "if",
-        "import",
-        "let",
-        "loop",
-        "package",
-        "namespace",
-        "return",
-        "var",
-        "void",
-        "while",
-    ];
     if let Some(inner) = field.strip_prefix("__").and_then(|f| f.strip_suffix("__"))
-        && KEYWORDS.contains(&inner)
+        && (matches!(inner, "true" | "false" | "null" | "in")
+            || super::lexer::RESERVED.contains(&inner))
     {
         return Some(inner.to_string());
     }

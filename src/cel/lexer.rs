@@ -49,7 +49,7 @@ const PUNCT: &[&str] = &[
 ];
 
 /// Words the grammar reserves; they may not be used as identifiers.
-const RESERVED: &[&str] = &[
+pub(super) const RESERVED: &[&str] = &[
     "as",
     "break",
     "const",

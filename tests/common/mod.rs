@@ -152,6 +152,14 @@ impl Server {
         child.wait_with_output().unwrap()
     }
 
+    /// Creates the namespace `{prefix}-{version}` (dots as dashes) with
+    /// kubectl `version` and returns its name.
+    pub fn namespace(&self, version: &str, prefix: &str) -> String {
+        let ns = format!("{prefix}-{}", version.replace('.', "-"));
+        self.ok(version, &["create", "namespace", &ns]);
+        ns
+    }
+
     /// Runs kubectl and returns stdout, failing the test on error.
     pub fn ok(&self, version: &str, args: &[&str]) -> String {
         let out = self.succeeded(version, args, self.kubectl(version, args));

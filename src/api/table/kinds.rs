@@ -10,7 +10,7 @@ mod cells;
 mod format;
 
 pub(super) use cells::cells;
-pub(super) use format::service_external_ip;
+pub(super) use format::{containers, ready_replicas, service_external_ip};
 
 const CONTAINERS: Column = col(
     "Containers",

@@ -62,11 +62,7 @@ pub(crate) fn cells(
             let (names, images) = containers(obj, "/spec/template/spec/containers");
             vec![
                 name,
-                json!(format!(
-                    "{}/{}",
-                    n(obj, "/status/readyReplicas"),
-                    n(obj, "/spec/replicas")
-                )),
+                json!(ready_replicas(obj)),
                 created_s,
                 json!(names),
                 json!(images),

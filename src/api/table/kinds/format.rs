@@ -67,11 +67,20 @@ pub(super) fn selector(sel: Option<&Value>) -> String {
 }
 
 /// Container names and images of a pod template, comma-separated.
-pub(super) fn containers(obj: &Value, ptr: &str) -> (String, String) {
+pub(crate) fn containers(obj: &Value, ptr: &str) -> (String, String) {
     let list = arr(obj, ptr);
     let names: Vec<&str> = list.iter().map(|c| s(c, "/name")).collect();
     let images: Vec<&str> = list.iter().map(|c| s(c, "/image")).collect();
     (names.join(","), images.join(","))
+}
+
+/// READY of a workload: ready replicas out of the desired ones.
+pub(crate) fn ready_replicas(obj: &Value) -> String {
+    format!(
+        "{}/{}",
+        n(obj, "/status/readyReplicas"),
+        n(obj, "/spec/replicas")
+    )
 }
 
 pub(super) fn int_or_string(v: Option<&Value>) -> String {
