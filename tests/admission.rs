@@ -1093,6 +1093,11 @@ fn policy_denies_too_many_replicas_with_upstream_message() {
             Some(&deployment),
         )
     };
+    // Replaces the policy's validation, then posts the Deployment.
+    let post_under = |validation: Value| {
+        apply(&s, &replica_policy(validation, &["Deny"]));
+        post_deployment()
+    };
     let r = post_deployment();
     assert_eq!(r.code, 422, "{}", r.body);
     assert_eq!(r.body["reason"], "Invalid");
@@ -1107,19 +1112,12 @@ fn policy_denies_too_many_replicas_with_upstream_message() {
     assert_eq!(r.body["details"]["causes"], json!([{"message": msg}]));
 
     // message, messageExpression and reason.
-    apply(
-        &s,
-        &replica_policy(
-            json!({
-                "expression": "object.spec.replicas <= 5",
-                "message": "too many replicas",
-                "messageExpression": "'replicas must be no greater than 5, got ' + string(object.spec.replicas)",
-                "reason": "Forbidden",
-            }),
-            &["Deny"],
-        ),
-    );
-    let r = post_deployment();
+    let r = post_under(json!({
+        "expression": "object.spec.replicas <= 5",
+        "message": "too many replicas",
+        "messageExpression": "'replicas must be no greater than 5, got ' + string(object.spec.replicas)",
+        "reason": "Forbidden",
+    }));
     assert_eq!(r.code, 403, "{}", r.body);
     assert_eq!(r.body["reason"], "Forbidden");
     assert_eq!(
@@ -1127,18 +1125,11 @@ fn policy_denies_too_many_replicas_with_upstream_message() {
         "deployments.apps \"raw\" is forbidden: ValidatingAdmissionPolicy 'demo-policy.example.com' with binding 'demo-binding-test.example.com' denied request: replicas must be no greater than 5, got 9"
     );
     // A messageExpression that fails falls back to the message.
-    apply(
-        &s,
-        &replica_policy(
-            json!({
-                "expression": "object.spec.replicas <= 5",
-                "message": "too many replicas",
-                "messageExpression": "object.spec.missing",
-            }),
-            &["Deny"],
-        ),
-    );
-    let r = post_deployment();
+    let r = post_under(json!({
+        "expression": "object.spec.replicas <= 5",
+        "message": "too many replicas",
+        "messageExpression": "object.spec.missing",
+    }));
     assert_eq!(r.code, 422, "{}", r.body);
     assert!(
         r.body["message"]

@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::objects::{at, container, get, kubectl_env, p, write};
@@ -465,18 +466,7 @@ spec:
         let ns = s.namespace(v, "patch");
         let n = ns.as_str();
         s.ok_stdin(v, &["apply", "-n", n, "-f", "-"], demo);
-        s.ok(
-            v,
-            &[
-                "patch",
-                "-n",
-                n,
-                "deployment",
-                "patch-demo",
-                "--patch-file",
-                p(&patch_file),
-            ],
-        );
+        s.ok(v, &patch_with_file(n, "patch-demo", &[], &patch_file));
         let d = get(&s, v, n, "deployment/patch-demo");
         assert_eq!(
             at(&d, "/spec/template/spec/containers"),
@@ -488,18 +478,7 @@ spec:
             ]),
             "{v}"
         );
-        s.ok(
-            v,
-            &[
-                "patch",
-                "-n",
-                n,
-                "deployment",
-                "patch-demo",
-                "--patch-file",
-                p(&tolerations),
-            ],
-        );
+        s.ok(v, &patch_with_file(n, "patch-demo", &[], &tolerations));
         let d = get(&s, v, n, "deployment/patch-demo");
         assert_eq!(
             at(&d, "/spec/template/spec/tolerations"),
@@ -510,17 +489,7 @@ spec:
         s.ok_stdin(v, &["apply", "-n", n, "-f", "-"], retain);
         let err = s.fails(
             v,
-            &[
-                "patch",
-                "-n",
-                n,
-                "deployment",
-                "retainkeys-demo",
-                "--type",
-                "strategic",
-                "--patch-file",
-                p(&no_retain),
-            ],
+            &patch_with_file(n, "retainkeys-demo", &["--type", "strategic"], &no_retain),
         );
         assert!(
             err.contains("spec.strategy.rollingUpdate: Forbidden: may not be specified when strategy `type` is 'Recreate'"),
@@ -528,17 +497,7 @@ spec:
         );
         s.ok(
             v,
-            &[
-                "patch",
-                "-n",
-                n,
-                "deployment",
-                "retainkeys-demo",
-                "--type",
-                "strategic",
-                "--patch-file",
-                p(&with_retain),
-            ],
+            &patch_with_file(n, "retainkeys-demo", &["--type", "strategic"], &with_retain),
         );
         let d = get(&s, v, n, "deployment/retainkeys-demo");
         assert_eq!(
@@ -568,6 +527,20 @@ spec:
             "{v}"
         );
     }
+}
+
+/// `kubectl patch` arguments applying the patch file `file` to the
+/// Deployment `name` in namespace `ns`, with `flags` before the file.
+fn patch_with_file<'a>(
+    ns: &'a str,
+    name: &'a str,
+    flags: &[&'a str],
+    file: &'a Path,
+) -> Vec<&'a str> {
+    let mut args = vec!["patch", "-n", ns, "deployment", name];
+    args.extend_from_slice(flags);
+    args.extend(["--patch-file", p(file)]);
+    args
 }
 
 /// An edited Service manifest re-applied: ports merge by `port`, the
