@@ -54,6 +54,25 @@ fn jsonpath(s: &common::Server, v: &str, kind: &str, name: &str, path: &str) -> 
     s.ok(v, &["get", kind, name, "-o", &format!("jsonpath={path}")])
 }
 
+/// Applies the configuration `kind/name` holding the one webhook
+/// `name.example.com` (see [`webhook`]).
+fn apply_webhook(
+    s: &common::Server,
+    kind: &str,
+    name: &str,
+    client_config: Value,
+    operations: &[&str],
+    extra: Value,
+) {
+    let hook = webhook(
+        &format!("{name}.example.com"),
+        client_config,
+        operations,
+        extra,
+    );
+    apply(s, &configuration(kind, name, vec![hook]));
+}
+
 fn config_map(name: &str, labels: Value) -> String {
     json!({
         "apiVersion": "v1",
@@ -165,18 +184,13 @@ fn validating_webhook_denies_with_upstream_message_and_nothing_is_stored() {
             json!({"allowed": true, "warnings": ["checked by policy.example.com"]})
         }
     });
-    apply(
+    apply_webhook(
         &s,
-        &configuration(
-            "ValidatingWebhookConfiguration",
-            "policy",
-            vec![webhook(
-                "policy.example.com",
-                hook.client_config(),
-                &["CREATE", "UPDATE", "DELETE"],
-                json!({}),
-            )],
-        ),
+        "ValidatingWebhookConfiguration",
+        "policy",
+        hook.client_config(),
+        &["CREATE", "UPDATE", "DELETE"],
+        json!({}),
     );
     // The stored configuration carries upstream's defaults.
     let stored_config = common::json(&s.ok(
@@ -309,18 +323,13 @@ fn delete_refused_by_webhook_keeps_the_object() {
             json!({"allowed": true})
         }
     });
-    apply(
+    apply_webhook(
         &s,
-        &configuration(
-            "ValidatingWebhookConfiguration",
-            "protect",
-            vec![webhook(
-                "protect.example.com",
-                hook.client_config(),
-                &["DELETE"],
-                json!({}),
-            )],
-        ),
+        "ValidatingWebhookConfiguration",
+        "protect",
+        hook.client_config(),
+        &["DELETE"],
+        json!({}),
     );
     apply(&s, &config_map("precious", json!({"protected": "true"})));
     for v in common::KUBECTL_VERSIONS {
@@ -357,18 +366,13 @@ fn mutating_webhook_patch_is_stored_and_revalidated() {
         }
         set_meta(obj, "labels", "mutated", "true")
     });
-    apply(
+    apply_webhook(
         &s,
-        &configuration(
-            "MutatingWebhookConfiguration",
-            "labeller",
-            vec![webhook(
-                "labeller.example.com",
-                hook.client_config(),
-                &["CREATE", "UPDATE"],
-                json!({}),
-            )],
-        ),
+        "MutatingWebhookConfiguration",
+        "labeller",
+        hook.client_config(),
+        &["CREATE", "UPDATE"],
+        json!({}),
     );
     let stored_config = common::json(&s.ok(
         "1.33",
@@ -502,18 +506,13 @@ fn failure_policy_and_timeout() {
     let s = common::Server::start();
     let port = common::free_port();
     let down = json!({ "url": format!("https://127.0.0.1:{port}/check"), "caBundle": "" });
-    apply(
+    apply_webhook(
         &s,
-        &configuration(
-            "ValidatingWebhookConfiguration",
-            "down",
-            vec![webhook(
-                "down.example.com",
-                down.clone(),
-                &["CREATE"],
-                json!({}),
-            )],
-        ),
+        "ValidatingWebhookConfiguration",
+        "down",
+        down.clone(),
+        &["CREATE"],
+        json!({}),
     );
     for v in common::KUBECTL_VERSIONS {
         let err = s.fails(v, &["create", "configmap", "refused"]);
@@ -525,18 +524,13 @@ fn failure_policy_and_timeout() {
         );
     }
     assert!(!stored(&s, "refused"));
-    apply(
+    apply_webhook(
         &s,
-        &configuration(
-            "ValidatingWebhookConfiguration",
-            "down",
-            vec![webhook(
-                "down.example.com",
-                down,
-                &["CREATE"],
-                json!({"failurePolicy": "Ignore"}),
-            )],
-        ),
+        "ValidatingWebhookConfiguration",
+        "down",
+        down,
+        &["CREATE"],
+        json!({"failurePolicy": "Ignore"}),
     );
     s.ok("1.33", &["create", "configmap", "ignored"]);
     assert!(stored(&s, "ignored"));
@@ -548,18 +542,13 @@ fn failure_policy_and_timeout() {
         &["127.0.0.1"],
         "127.0.0.1",
     );
-    apply(
+    apply_webhook(
         &s,
-        &configuration(
-            "ValidatingWebhookConfiguration",
-            "slow",
-            vec![webhook(
-                "slow.example.com",
-                slow.client_config(),
-                &["CREATE"],
-                json!({"timeoutSeconds": 1}),
-            )],
-        ),
+        "ValidatingWebhookConfiguration",
+        "slow",
+        slow.client_config(),
+        &["CREATE"],
+        json!({"timeoutSeconds": 1}),
     );
     let started = std::time::Instant::now();
     let err = s.fails("1.33", &["create", "configmap", "too-slow"]);
@@ -579,18 +568,13 @@ fn failure_policy_and_timeout() {
     // A CA that did not sign the server's certificate.
     let other = Hook::start(|_| json!({"allowed": true}));
     let wrong_ca = json!({ "url": slow.url("/"), "caBundle": other.ca_bundle() });
-    apply(
+    apply_webhook(
         &s,
-        &configuration(
-            "ValidatingWebhookConfiguration",
-            "slow",
-            vec![webhook(
-                "slow.example.com",
-                wrong_ca,
-                &["CREATE"],
-                json!({}),
-            )],
-        ),
+        "ValidatingWebhookConfiguration",
+        "slow",
+        wrong_ca,
+        &["CREATE"],
+        json!({}),
     );
     let err = s.fails("1.33", &["create", "configmap", "untrusted"]);
     assert!(
@@ -715,18 +699,13 @@ fn dry_run_respects_side_effects() {
         err.contains("The MutatingWebhookConfiguration \"effects\" is invalid: webhooks[0].sideEffects: Unsupported value: \"Some\": supported values: \"None\", \"NoneOnDryRun\""),
         "{err}"
     );
-    apply(
+    apply_webhook(
         &s,
-        &configuration(
-            "MutatingWebhookConfiguration",
-            "effects",
-            vec![webhook(
-                "effects.example.com",
-                hook.client_config(),
-                &["CREATE"],
-                json!({"sideEffects": "NoneOnDryRun"}),
-            )],
-        ),
+        "MutatingWebhookConfiguration",
+        "effects",
+        hook.client_config(),
+        &["CREATE"],
+        json!({"sideEffects": "NoneOnDryRun"}),
     );
     for v in common::KUBECTL_VERSIONS {
         let out = s.ok(
@@ -779,18 +758,13 @@ fn service_webhook_is_reached_through_endpoints() {
         "service": {"namespace": "webhooks", "name": "hook", "path": "/validate"},
         "caBundle": hook.ca_bundle(),
     });
-    apply(
+    apply_webhook(
         &s,
-        &configuration(
-            "ValidatingWebhookConfiguration",
-            "service",
-            vec![webhook(
-                "service.example.com",
-                client_config.clone(),
-                &["CREATE"],
-                json!({}),
-            )],
-        ),
+        "ValidatingWebhookConfiguration",
+        "service",
+        client_config.clone(),
+        &["CREATE"],
+        json!({}),
     );
     let stored_config = common::json(&s.ok(
         "1.33",
@@ -830,18 +804,13 @@ fn service_webhook_is_reached_through_endpoints() {
     apply(&s, &endpoints.to_string());
     let mut config = client_config.clone();
     config["caBundle"] = json!(impostor.ca_bundle());
-    apply(
+    apply_webhook(
         &s,
-        &configuration(
-            "ValidatingWebhookConfiguration",
-            "service",
-            vec![webhook(
-                "service.example.com",
-                config,
-                &["CREATE"],
-                json!({}),
-            )],
-        ),
+        "ValidatingWebhookConfiguration",
+        "service",
+        config,
+        &["CREATE"],
+        json!({}),
     );
     let err = s.fails("1.33", &["create", "configmap", "impostor"]);
     assert!(
@@ -867,18 +836,13 @@ fn match_conditions_choose_webhook_calls() {
         {"name": "checked-only", "expression": "object.metadata.name.startsWith('checked-')"},
         {"name": "admin-only", "expression": "request.userInfo.username == 'sovedge-admin'"},
     ]});
-    apply(
+    apply_webhook(
         &s,
-        &configuration(
-            "ValidatingWebhookConfiguration",
-            "conditions",
-            vec![webhook(
-                "conditions.example.com",
-                hook.client_config(),
-                &["CREATE"],
-                conditions,
-            )],
-        ),
+        "ValidatingWebhookConfiguration",
+        "conditions",
+        hook.client_config(),
+        &["CREATE"],
+        conditions,
     );
     for v in common::KUBECTL_VERSIONS {
         let err = s.fails(v, &["create", "configmap", &format!("checked-{v}")]);

@@ -39,10 +39,7 @@ pub(crate) async fn convert(
     objects: Vec<Value>,
     desired: &str,
 ) -> Result<Vec<Value>, String> {
-    let Some(first) = objects
-        .iter()
-        .find(|o| o.get("apiVersion").and_then(Value::as_str) != Some(desired))
-    else {
+    let Some(first) = first_to_convert(&objects, desired) else {
         return Ok(objects);
     };
     let what = gvk(first);
@@ -124,10 +121,7 @@ pub(crate) fn convert_blocking(
     objects: Vec<Value>,
     desired: &str,
 ) -> Result<Vec<Value>, String> {
-    let Some(first) = objects
-        .iter()
-        .find(|o| o.get("apiVersion").and_then(Value::as_str) != Some(desired))
-    else {
+    let Some(first) = first_to_convert(&objects, desired) else {
         return Ok(objects);
     };
     let handle = tokio::runtime::Handle::try_current()
@@ -140,6 +134,13 @@ pub(crate) fn convert_blocking(
             )
         })?;
     tokio::task::block_in_place(|| handle.block_on(convert(lookup, config, objects, desired)))
+}
+
+/// The first of `objects` not already at `desired`, if any.
+fn first_to_convert<'a>(objects: &'a [Value], desired: &str) -> Option<&'a Value> {
+    objects
+        .iter()
+        .find(|o| o.get("apiVersion").and_then(Value::as_str) != Some(desired))
 }
 
 /// Upstream's checks of a ConversionReview response.
