@@ -4,12 +4,14 @@
 //! semantics from `extensions.rs`, group-version-kinds), and a `<Kind>List`
 //! definition per kind.
 //!
-//! The map is built on first use and kept (a few megabytes). Server-side
-//! apply records the managed fields of every write by it, so the first
-//! write builds it.
+//! Two forms are built on demand. The walker form, kept for the life of
+//! the process, has no descriptions (they are three quarters of the bytes):
+//! patch, apply and pruning only need types, references and extensions.
+//! The documented form, with descriptions, is built when an OpenAPI
+//! document is served and dropped once no response holds it.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use k8s_openapi::Resource;
 use k8s_openapi::schemars::JsonSchema;
@@ -63,9 +65,55 @@ impl Builtin {
 
 static BUILTIN: OnceLock<Builtin> = OnceLock::new();
 
-/// The built-in definitions, built on the first call.
+/// The built-in definitions without descriptions, built on the first call.
 pub(crate) fn builtin() -> &'static Builtin {
-    BUILTIN.get_or_init(build)
+    BUILTIN.get_or_init(|| {
+        let mut b = build();
+        for d in b.defs.values_mut() {
+            strip_descriptions(d);
+        }
+        b
+    })
+}
+
+/// The documented form while some response is using it.
+static DOCUMENTED: Mutex<Weak<Builtin>> = Mutex::new(Weak::new());
+
+/// The built-in definitions with descriptions, for OpenAPI documents:
+/// shared by concurrent requests, rebuilt after the last one is done.
+pub(crate) fn documented() -> Arc<Builtin> {
+    let mut slot = DOCUMENTED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(b) = slot.upgrade() {
+        return b;
+    }
+    let b = Arc::new(build());
+    *slot = Arc::downgrade(&b);
+    b
+}
+
+/// Removes `description` from a schema and the schemas inside it; property
+/// names are left alone (PriorityClass has a field called `description`).
+fn strip_descriptions(schema: &mut Value) {
+    let Some(m) = schema.as_object_mut() else {
+        return;
+    };
+    m.remove("description");
+    for (k, v) in m.iter_mut() {
+        match k.as_str() {
+            "properties" | "patternProperties" => {
+                if let Some(props) = v.as_object_mut() {
+                    props.values_mut().for_each(strip_descriptions);
+                }
+            }
+            "items" | "additionalProperties" | "not" => strip_descriptions(v),
+            "allOf" | "anyOf" | "oneOf" => {
+                if let Some(list) = v.as_array_mut() {
+                    list.iter_mut().for_each(strip_descriptions);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Whether the built-in definitions were built yet (for memory figures).

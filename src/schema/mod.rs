@@ -16,7 +16,7 @@ mod served;
 #[cfg(test)]
 mod table_tests;
 
-pub(crate) use builtin::{REF_PREFIX, builtin};
+pub(crate) use builtin::{Builtin, REF_PREFIX, builtin, documented};
 pub(crate) use served::{custom_definition_name, custom_schema, root_for};
 
 /// The built-in definitions (every built-in kind, its list, and the meta

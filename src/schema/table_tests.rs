@@ -173,3 +173,22 @@ fn fields_carry_upstream_defaults() {
             .is_none()
     );
 }
+
+#[test]
+fn walker_form_drops_descriptions_but_not_fields_named_description() {
+    let name = "io.k8s.api.scheduling.v1.PriorityClass";
+    let kept = &super::builtin().defs[name];
+    assert!(kept.get("description").is_none());
+    let field = kept
+        .pointer("/properties/description")
+        .expect("PriorityClass.description is a field");
+    assert_eq!(field.get("type").and_then(Value::as_str), Some("string"));
+    assert!(field.get("description").is_none());
+    let documented = super::documented();
+    assert!(documented.defs[name].get("description").is_some());
+    assert!(
+        documented.defs[name]
+            .pointer("/properties/description/description")
+            .is_some()
+    );
+}

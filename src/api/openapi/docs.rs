@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
@@ -287,13 +288,16 @@ pub(super) struct Doc {
     /// The definitions in the document; `None`: every built-in and custom one.
     names: Option<Vec<String>>,
     style: Style,
+    /// The built-in definitions with descriptions, held while the document
+    /// is written.
+    builtin: Arc<schema::Builtin>,
 }
 
 impl Doc {
     fn lookup(&self, name: &str) -> Option<&Value> {
         self.custom
             .get(name)
-            .or_else(|| schema::builtin_definitions().get(name))
+            .or_else(|| self.builtin.defs.get(name))
     }
 
     /// The definitions, by name, in v2 form.
@@ -305,7 +309,8 @@ impl Doc {
                     .filter_map(|n| self.lookup(n).map(|v| (n.as_str(), v))),
             ),
             None => Box::new(
-                schema::builtin_definitions()
+                self.builtin
+                    .defs
                     .iter()
                     .filter(|(n, _)| !self.custom.contains_key(*n))
                     .chain(self.custom.iter())
@@ -375,6 +380,7 @@ pub(super) fn v2() -> Doc {
         custom,
         names: None,
         style: Style::V2,
+        builtin: schema::documented(),
     }
 }
 
@@ -414,6 +420,7 @@ pub(super) fn v3(group: &str, version: &str) -> Option<Doc> {
         custom,
         names: None,
         style: Style::V3,
+        builtin: schema::documented(),
     };
     // Everything the roots reference, transitively.
     let mut seen = BTreeSet::new();
