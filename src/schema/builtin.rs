@@ -8,10 +8,11 @@
 //! the process, has no descriptions (they are three quarters of the bytes):
 //! patch, apply and pruning only need types, references and extensions.
 //! The documented form, with descriptions, is built when an OpenAPI
-//! document is served and dropped once no response holds it.
+//! document is served and released a minute after the last one.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use k8s_openapi::Resource;
 use k8s_openapi::schemars::JsonSchema;
@@ -76,19 +77,43 @@ pub(crate) fn builtin() -> &'static Builtin {
     })
 }
 
-/// The documented form while some response is using it.
-static DOCUMENTED: Mutex<Weak<Builtin>> = Mutex::new(Weak::new());
+/// How long the documented form is kept after its last use: kubectl
+/// fetches several documents in a row, each should not rebuild it.
+const KEEP_DOCUMENTED: Duration = Duration::from_secs(60);
+
+/// The documented form and when it was last asked for.
+static DOCUMENTED: Mutex<Option<(Arc<Builtin>, Instant)>> = Mutex::new(None);
 
 /// The built-in definitions with descriptions, for OpenAPI documents:
-/// shared by concurrent requests, rebuilt after the last one is done.
+/// built on demand, kept while documents are asked for, and released a
+/// minute after the last one so an idle server does not hold them.
 pub(crate) fn documented() -> Arc<Builtin> {
     let mut slot = DOCUMENTED.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(b) = slot.upgrade() {
-        return b;
+    if let Some((b, used)) = slot.as_mut() {
+        *used = Instant::now();
+        return b.clone();
     }
     let b = Arc::new(build());
-    *slot = Arc::downgrade(&b);
+    *slot = Some((b.clone(), Instant::now()));
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        rt.spawn(release_when_unused());
+    }
     b
+}
+
+/// Drops the documented form once it went unused for [`KEEP_DOCUMENTED`].
+async fn release_when_unused() {
+    loop {
+        tokio::time::sleep(KEEP_DOCUMENTED).await;
+        let mut slot = DOCUMENTED.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.as_ref() {
+            Some((_, used)) if used.elapsed() < KEEP_DOCUMENTED => {}
+            _ => {
+                *slot = None;
+                return;
+            }
+        }
+    }
 }
 
 /// Removes `description` from a schema and the schemas inside it; property
