@@ -602,19 +602,7 @@ pub(crate) fn scale_of(info: &CustomInfo, obj: &Value) -> Value {
         status_replicas: ".status.replicas".into(),
         label_selector: None,
     });
-    let m = super::meta::meta(obj).cloned().unwrap_or_default();
-    let mut scale_meta = serde_json::Map::new();
-    for f in [
-        "name",
-        "namespace",
-        "uid",
-        "resourceVersion",
-        "creationTimestamp",
-    ] {
-        if let Some(v) = m.get(f) {
-            scale_meta.insert(f.into(), v.clone());
-        }
-    }
+    let scale_meta = super::write::scale_metadata(obj);
     let mut status = json!({
         "replicas": at_path(obj, &paths.status_replicas).cloned().unwrap_or(json!(0)),
     });

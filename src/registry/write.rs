@@ -832,24 +832,27 @@ fn apply_patch(
         .map_err(|e| ApiError::new(e.status_code(), e.reason(), e.to_string()))
 }
 
-/// The autoscaling/v1 Scale view of a scalable object.
-fn scale_of(def: &ResourceDef, obj: &Value) -> Result<Value> {
-    if let Some(info) = def.custom {
-        return super::crd::scale_at_version(def, info, obj);
-    }
-    let m = meta::meta(obj).cloned().unwrap_or_default();
-    let mut scale_meta = serde_json::Map::new();
-    for f in [
+/// The metadata a Scale carries over from the object it scales.
+pub(super) fn scale_metadata(obj: &Value) -> serde_json::Map<String, Value> {
+    let m = meta::meta(obj);
+    [
         "name",
         "namespace",
         "uid",
         "resourceVersion",
         "creationTimestamp",
-    ] {
-        if let Some(v) = m.get(f) {
-            scale_meta.insert(f.into(), v.clone());
-        }
+    ]
+    .into_iter()
+    .filter_map(|f| Some((f.to_owned(), m?.get(f)?.clone())))
+    .collect()
+}
+
+/// The autoscaling/v1 Scale view of a scalable object.
+fn scale_of(def: &ResourceDef, obj: &Value) -> Result<Value> {
+    if let Some(info) = def.custom {
+        return super::crd::scale_at_version(def, info, obj);
     }
+    let scale_meta = scale_metadata(obj);
     let selector = obj
         .pointer("/spec/selector/matchLabels")
         .and_then(Value::as_object)
