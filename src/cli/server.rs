@@ -126,6 +126,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let signer =
         api::Signer::load_or_create(&args.data_dir).context("service account signing key")?;
     let tls = api::tls_config(&pki).context("configure tls")?;
+    let ca_pem = pki.ca_cert.clone();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -147,6 +148,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         crate::registry::bootstrap(&registry, KUBERNETES_SERVICE_IP, args.listen.port())
             .await
             .map_err(|e| anyhow::anyhow!("bootstrap cluster objects: {e}"))?;
+        registry.spawn_root_ca_publisher(ca_pem);
         registry.resume_terminating();
         registry.resume_collection();
         registry.spawn_event_expiry();

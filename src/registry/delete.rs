@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, Result};
 use super::meta::{self, meta_mut};
+use super::pod_delete::{self, PodDeletion};
 use super::resources::{self, ResourceDef, VerbSet};
 use super::write::WriteOpts;
 use super::{ListOpts, Registry, def_for_key, key, store_error};
@@ -151,6 +152,19 @@ impl Registry {
         if def.group == "apiextensions.k8s.io" && def.kind == "CustomResourceDefinition" {
             return self.delete_crd(def, name, &current, wopts).await;
         }
+        if def.group.is_empty() && def.kind == "Pod" {
+            match pod_delete::decide(&current, opts.grace_period_seconds) {
+                PodDeletion::Unchanged => {
+                    return Ok(Deleted::Pending(self.present(def, &current)?));
+                }
+                PodDeletion::Mark(new) => {
+                    return self
+                        .mark_deleting(def, name, &k, &current, new, wopts)
+                        .await;
+                }
+                PodDeletion::Now => {}
+            }
+        }
         let pending = is_namespace || !meta::finalizers(&current).is_empty();
         if pending && meta::is_deleting(&current) {
             if is_namespace && !wopts.dry_run {
@@ -162,10 +176,8 @@ impl Registry {
             let mut new = (*current).clone();
             let m = meta_mut(&mut new);
             m.insert("deletionTimestamp".into(), json!(meta::now()));
-            m.insert(
-                "deletionGracePeriodSeconds".into(),
-                json!(opts.grace_period_seconds.unwrap_or(0)),
-            );
+            // Only pods delete gracefully; finalizers alone hold the rest.
+            m.insert("deletionGracePeriodSeconds".into(), json!(0));
             if is_namespace {
                 new["status"]["phase"] = json!("Terminating");
             }
@@ -210,6 +222,31 @@ impl Registry {
             Propagation::Foreground => {}
         }
         Ok(Deleted::Gone(self.present(def, &gone)?))
+    }
+
+    /// Stores `new`, the object marked for graceful deletion.
+    async fn mark_deleting(
+        &self,
+        def: &ResourceDef,
+        name: &str,
+        k: &str,
+        current: &Arc<Value>,
+        new: Value,
+        wopts: &WriteOpts,
+    ) -> Result<Deleted> {
+        if wopts.dry_run {
+            return Ok(Deleted::Pending(Arc::new(new)));
+        }
+        let stored = self
+            .store
+            .write(Op::Update {
+                key: k.to_string(),
+                value: new,
+                expected: Some(revision_of(current)),
+            })
+            .await
+            .map_err(|e| store_error(def, name, e))?;
+        Ok(Deleted::Pending(self.present(def, &stored)?))
     }
 
     /// Mutating and validating admission of a deletion: the webhooks see

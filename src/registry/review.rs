@@ -107,8 +107,25 @@ impl Registry {
                 &format!("pod {name} is already assigned to node \"{assigned}\""),
             ));
         }
+        if let Some(uid) = body.pointer("/metadata/uid").and_then(Value::as_str) {
+            super::delete::uid_precondition(pods, name, uid, &current)?;
+        }
         let mut new = (*current).clone();
         new["spec"]["nodeName"] = json!(node);
+        // The binding's annotations go onto the pod, as upstream copies them.
+        if let Some(annotations) = body
+            .pointer("/metadata/annotations")
+            .and_then(Value::as_object)
+        {
+            let m = meta::meta_mut(&mut new);
+            let target = m.entry("annotations").or_insert_with(|| json!({}));
+            if let Some(target) = target.as_object_mut() {
+                for (k, v) in annotations {
+                    target.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        scheduled(&mut new);
         if !opts.dry_run {
             self.store
                 .write(Op::Update {
@@ -125,5 +142,41 @@ impl Registry {
             ),
             warnings: Vec::new(),
         })
+    }
+}
+
+/// Sets the pod's PodScheduled condition to True.
+fn scheduled(pod: &mut Value) {
+    if !pod.get("status").is_some_and(Value::is_object) {
+        pod["status"] = json!({});
+    }
+    let status = &mut pod["status"];
+    if !status.get("conditions").is_some_and(Value::is_array) {
+        status["conditions"] = json!([]);
+    }
+    let Some(conditions) = status["conditions"].as_array_mut() else {
+        return;
+    };
+    let now = meta::now();
+    match conditions
+        .iter_mut()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some("PodScheduled"))
+    {
+        Some(c) => {
+            if c.get("status").and_then(Value::as_str) != Some("True") {
+                c["status"] = json!("True");
+                c["lastTransitionTime"] = json!(now);
+                if let Some(o) = c.as_object_mut() {
+                    o.remove("reason");
+                    o.remove("message");
+                }
+            }
+        }
+        None => conditions.push(json!({
+            "type": "PodScheduled",
+            "status": "True",
+            "lastProbeTime": null,
+            "lastTransitionTime": now
+        })),
     }
 }

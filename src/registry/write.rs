@@ -586,7 +586,10 @@ impl Registry {
             admission::validate(&self.store, &attrs, &mut warnings).await?;
         }
         let k = key(def, ns, name);
-        if meta::is_deleting(&new) && meta::finalizers(&new).is_empty() {
+        if meta::is_deleting(&new)
+            && meta::finalizers(&new).is_empty()
+            && super::pod_delete::update_completes_deletion(current)
+        {
             // The last finalizer is gone: the deletion completes now.
             if opts.dry_run {
                 return Ok(Outcome {
