@@ -134,12 +134,7 @@ async fn kube_rs_binding_status_and_graceful_delete() {
         "target": { "apiVersion": "v1", "kind": "Node", "name": "edge-1" }
     });
     let status: kube::core::Status = pods
-        .create_subresource(
-            "binding",
-            "web",
-            &PostParams::default(),
-            serde_json::to_vec(&binding).unwrap(),
-        )
+        .create_subresource("binding", "web", &PostParams::default(), &binding)
         .await
         .unwrap();
     assert!(status.is_success(), "{status:?}");
@@ -156,11 +151,11 @@ async fn kube_rs_binding_status_and_graceful_delete() {
     );
     // A second binding is refused.
     let again = pods
-        .create_subresource::<kube::core::Status>(
+        .create_subresource::<_, kube::core::Status>(
             "binding",
             "web",
             &PostParams::default(),
-            serde_json::to_vec(&binding).unwrap(),
+            &binding,
         )
         .await
         .unwrap_err();
@@ -186,11 +181,7 @@ async fn kube_rs_binding_status_and_graceful_delete() {
     replaced.status.as_mut().unwrap().host_ip = Some("192.168.1.10".into());
     replaced.spec.as_mut().unwrap().node_name = Some("elsewhere".into());
     let replaced = pods
-        .replace_status(
-            "web",
-            &PostParams::default(),
-            serde_json::to_vec(&replaced).unwrap(),
-        )
+        .replace_status("web", &PostParams::default(), &replaced)
         .await
         .unwrap();
     assert_eq!(

@@ -584,3 +584,72 @@ async fn env_missing_sources_are_errors_unless_optional() {
         .unwrap();
     assert!(env.vars.is_empty());
 }
+
+fn mount_fstype(path: &Path) -> Option<String> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    info.lines().find_map(|l| {
+        let fields: Vec<&str> = l.split(' ').collect();
+        let sep = fields.iter().position(|f| *f == "-")?;
+        (Path::new(fields[4]) == path).then(|| fields[sep + 1].to_string())
+    })
+}
+
+#[tokio::test]
+async fn memory_volumes_are_tmpfs_mounts() {
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("skipping: needs root");
+        return;
+    }
+    let fake = Arc::new(Fake::default());
+    fake.put_secret("creds", &[("k", "v")]);
+    let volumes = Volumes::new(fake, Arc::new(HostMounter), BTreeMap::new());
+    let dir = tempfile::tempdir().unwrap();
+    let pod_dir = dir.path().join("uid-1");
+    let p = pod(json!([
+        {"name": "sec", "secret": {"secretName": "creds"}},
+        {"name": "mem", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}}
+    ]));
+    let out = volumes.prepare(&p, &pod_dir).await;
+    let result = std::panic::AssertUnwindSafe(|| {
+        let out = out.as_ref().unwrap();
+        assert_eq!(mount_fstype(&out[0].host_path).as_deref(), Some("tmpfs"));
+        assert_eq!(read(&out[0].host_path.join("k")), "v");
+        assert_eq!(mount_fstype(&out[1].host_path).as_deref(), Some("tmpfs"));
+        let st = nix::sys::statvfs::statvfs(&out[1].host_path).unwrap();
+        assert_eq!(st.blocks() as u64 * st.fragment_size() as u64, 1 << 20);
+        assert_eq!(mode(&out[1].host_path), 0o777);
+    });
+    let checked = std::panic::catch_unwind(result);
+    volumes.cleanup(&pod_dir).unwrap();
+    assert!(mount_fstype(&pod_dir.join("volumes/kubernetes.io~secret/sec")).is_none());
+    assert!(!pod_dir.exists());
+    if let Err(e) = checked {
+        std::panic::resume_unwind(e);
+    }
+}
+
+#[tokio::test]
+async fn host_path_block_devices() {
+    let Some(dev) = std::fs::read_dir("/sys/block")
+        .ok()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .map(|e| Path::new("/dev").join(e.file_name()))
+        .find(|p| p.exists())
+    else {
+        eprintln!("skipping: no block device in /dev");
+        return;
+    };
+    let s = setup();
+    let p = pod(json!([{"name": "disk", "hostPath": {"path": dev, "type": "BlockDevice"}}]));
+    let out = s.volumes.prepare(&p, s.dir.path()).await.unwrap();
+    assert_eq!(out[0].device.map(|d| d.kind), Some('b'));
+    let p = pod(json!([{"name": "disk", "hostPath": {"path": dev, "type": "CharDevice"}}]));
+    let err = s.volumes.prepare(&p, s.dir.path()).await.unwrap_err();
+    assert!(
+        err.source
+            .to_string()
+            .ends_with("is not a character device")
+    );
+}
