@@ -207,6 +207,23 @@ impl Volumes {
         }
     }
 
+    /// [`resolve_env`] with this node's source and allocatable amounts.
+    pub(crate) async fn resolve_env(
+        &self,
+        pod: &Pod,
+        container: &k8s_openapi::api::core::v1::Container,
+        service: Option<&ServiceEnv>,
+    ) -> Result<ResolvedEnv> {
+        env::resolve_env(
+            self.source.as_ref(),
+            pod,
+            container,
+            &self.allocatable,
+            service,
+        )
+        .await
+    }
+
     fn is_mounted(&self, dir: &Path) -> Result<bool> {
         let under = self.mounter.mounts_under(dir).map_err(|e| Error::Mount {
             path: dir.to_path_buf(),

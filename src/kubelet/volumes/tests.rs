@@ -579,9 +579,7 @@ async fn env_missing_sources_are_errors_unless_optional() {
     let c = container(json!({"name": "main", "env": [
         {"name": "X", "valueFrom": {"secretKeyRef": {"name": "absent", "key": "zz", "optional": true}}}
     ]}));
-    let env = resolve_env(s.fake.as_ref(), &p, &c, &alloc, None)
-        .await
-        .unwrap();
+    let env = s.volumes.resolve_env(&p, &c, None).await.unwrap();
     assert!(env.vars.is_empty());
 }
 
