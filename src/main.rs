@@ -6,6 +6,7 @@ mod api;
 #[allow(dead_code)] // Users arrive with CRD validation rules and admission policies.
 mod cel;
 mod cli;
+mod kubelet;
 mod pki;
 mod registry;
 #[allow(dead_code)] // Users arrive with apply, CRDs and the OpenAPI documents.

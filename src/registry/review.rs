@@ -109,6 +109,7 @@ impl Registry {
         }
         let mut new = (*current).clone();
         new["spec"]["nodeName"] = json!(node);
+        set_scheduled(&mut new);
         if !opts.dry_run {
             self.store
                 .write(Op::Update {
@@ -125,5 +126,37 @@ impl Registry {
             ),
             warnings: Vec::new(),
         })
+    }
+}
+
+/// Marks a bound pod PodScheduled=True, as upstream's binding does.
+fn set_scheduled(pod: &mut Value) {
+    let Some(pod) = pod.as_object_mut() else {
+        return;
+    };
+    let status = pod.entry("status").or_insert_with(|| json!({}));
+    if !status.is_object() {
+        *status = json!({});
+    }
+    let conditions = status
+        .as_object_mut()
+        .map(|s| s.entry("conditions").or_insert_with(|| json!([])));
+    let Some(conditions) = conditions else { return };
+    if !conditions.is_array() {
+        *conditions = json!([]);
+    }
+    let Some(list) = conditions.as_array_mut() else {
+        return;
+    };
+    let scheduled = json!({
+        "type": "PodScheduled",
+        "status": "True",
+        "lastProbeTime": null,
+        "lastTransitionTime": meta::now(),
+    });
+    match list.iter_mut().find(|c| c["type"] == "PodScheduled") {
+        Some(c) if c["status"] == "True" => {}
+        Some(c) => *c = scheduled,
+        None => list.push(scheduled),
     }
 }
