@@ -19,7 +19,7 @@ use std::sync::atomic::AtomicBool;
 use axum::Router;
 use axum::routing::get;
 
-pub(crate) use auth::Tokens;
+pub(crate) use auth::{PeerIdentity, Tokens};
 pub(crate) use discovery::version_info;
 pub(crate) use sa_token::Signer;
 pub(crate) use serve::{serve, tls_config};

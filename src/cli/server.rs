@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::api::{self, AppState, Tokens};
+use crate::kubelet::{Kubelet, KubeletArgs, KubeletConfig};
 use crate::pki;
 use crate::registry::{self, Registry};
 use crate::store::{BackendKind, Store};
@@ -32,6 +33,8 @@ pub(crate) struct Args {
     /// Extra DNS name or IP address for the serving certificate (repeatable).
     #[arg(long = "tls-san")]
     tls_san: Vec<String>,
+    #[command(flatten)]
+    kubelet: KubeletArgs,
 }
 
 fn cert_names(extra: &[String]) -> (Vec<String>, Vec<IpAddr>) {
@@ -120,6 +123,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         None => Tokens::default(),
     };
 
+    let kubelet_config =
+        KubeletConfig::from_args(&args.kubelet, &args.data_dir, args.listen.port())?;
+
     let backend = args.store.open(&args.data_dir).context("open store")?;
     let store = Store::open(backend, registry::is_ephemeral).context("load store")?;
     let registry = Registry::new(store);
@@ -144,7 +150,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             advertise,
         });
         let app = api::router(state.clone());
-        let server = tokio::spawn(api::serve(listener, tls, app));
+        let server = tokio::spawn(api::serve(listener, tls, app.clone()));
         crate::registry::bootstrap(&registry, KUBERNETES_SERVICE_IP, args.listen.port())
             .await
             .map_err(|e| anyhow::anyhow!("bootstrap cluster objects: {e}"))?;
@@ -152,9 +158,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         registry.resume_terminating();
         registry.resume_collection();
         registry.spawn_event_expiry();
+        let kubelet = match kubelet_config {
+            Some(cfg) => Some(Kubelet::start(cfg, app.clone()).await),
+            None => None,
+        };
         state.ready.store(true, Ordering::Release);
         tracing::info!(
             listen = %args.listen,
+            node = kubelet.as_ref().map(Kubelet::node_name).unwrap_or("none (kubelet disabled)"),
             data_dir = %args.data_dir.display(),
             store = ?args.store,
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -165,6 +176,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             r = server => r.context("server task")?.context("serve")?,
             _ = shutdown_signal() => tracing::info!("shutting down"),
         }
+        drop(kubelet);
         anyhow::Ok(())
     })
 }

@@ -30,6 +30,89 @@ pub struct Server {
     pub store: String,
     child: Option<Child>,
     extra: Vec<String>,
+    /// The host resources of a kubelet-enabled server, if it is one.
+    pub slot: Option<NodeSlot>,
+}
+
+/// A number unique among all test servers on this machine while held:
+/// names the bridge `svt<N>`, the pod CIDR `10.99.<N>.0/24` and the
+/// cgroup parent, so parallel tests and test binaries never share them.
+pub struct NodeSlot {
+    pub n: u8,
+    pub bridge: String,
+    pub pod_cidr: String,
+    pub cgroup_parent: String,
+    _lock: std::fs::File,
+}
+
+impl NodeSlot {
+    pub fn acquire() -> NodeSlot {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join("sovedge-test-slots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let pid = std::process::id();
+        let start = pid
+            .wrapping_mul(7)
+            .wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed));
+        for i in 0..254u32 {
+            let n = ((start.wrapping_add(i)) % 254 + 1) as u8;
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(dir.join(format!("{n}.lock")))
+                .unwrap();
+            // The lock is released when the file closes, even if the
+            // test process dies.
+            if file.try_lock().is_ok() {
+                return NodeSlot {
+                    n,
+                    bridge: format!("svt{n}"),
+                    pod_cidr: format!("10.99.{n}.0/24"),
+                    cgroup_parent: format!("sovedge-test-{pid}-{n}"),
+                    _lock: file,
+                };
+            }
+        }
+        panic!("all 254 test node slots are in use");
+    }
+
+    /// Removes what a kubelet may have left on the host: the bridge, its
+    /// nftables table and the cgroups. Missing things are fine.
+    fn clean_host(&self) {
+        let quiet = |cmd: &str, args: &[&str]| {
+            let _ = Command::new(cmd)
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        };
+        quiet("ip", &["link", "delete", &self.bridge]);
+        for family in ["ip", "inet"] {
+            quiet("nft", &["delete", "table", family, &self.bridge]);
+        }
+        if let Ok(roots) = std::fs::read_dir("/sys/fs/cgroup") {
+            let mut dirs = vec![PathBuf::from("/sys/fs/cgroup").join(&self.cgroup_parent)];
+            dirs.extend(roots.flatten().map(|r| r.path().join(&self.cgroup_parent)));
+            for d in dirs {
+                remove_cgroup(&d);
+            }
+        }
+    }
+}
+
+/// Removes a cgroup directory tree, children first (cgroup directories
+/// are removed with rmdir, not by deleting their files).
+fn remove_cgroup(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_cgroup(&e.path());
+            }
+        }
+        let _ = std::fs::remove_dir(dir);
+    }
 }
 
 impl Server {
@@ -37,17 +120,60 @@ impl Server {
         Server::start_with("redb", &[])
     }
 
+    /// An API-only server (no kubelet) with `extra` flags.
     pub fn start_with(store: &str, extra: &[&str]) -> Server {
+        let mut flags = vec!["--disable-kubelet".to_string()];
+        flags.extend(extra.iter().map(|s| s.to_string()));
+        Server::launch(store, flags, None)
+    }
+
+    /// A server with its kubelet, on a bridge, pod CIDR, run dir and
+    /// cgroup parent of its own. Works without root (the Node then
+    /// reports NotReady with the reason).
+    pub fn start_kubelet() -> Server {
+        Server::start_kubelet_with(&[])
+    }
+
+    pub fn start_kubelet_with(extra: &[&str]) -> Server {
+        let slot = NodeSlot::acquire();
+        let mut flags: Vec<String> = vec![
+            "--bridge".into(),
+            slot.bridge.clone(),
+            "--pod-cidr".into(),
+            slot.pod_cidr.clone(),
+            "--cgroup-parent".into(),
+            slot.cgroup_parent.clone(),
+        ];
+        flags.extend(extra.iter().map(|s| s.to_string()));
+        Server::launch("redb", flags, Some(slot))
+    }
+
+    fn launch(store: &str, mut extra: Vec<String>, slot: Option<NodeSlot>) -> Server {
         let dir = tempfile::tempdir().unwrap();
+        if slot.is_some() {
+            extra.push("--run-dir".into());
+            extra.push(dir.path().join("run").display().to_string());
+        }
         let mut s = Server {
             dir,
             port: free_port(),
             store: store.to_string(),
             child: None,
-            extra: extra.iter().map(|s| s.to_string()).collect(),
+            extra,
+            slot,
         };
         s.spawn();
         s
+    }
+
+    /// Changes the value of an extra flag for the next `spawn`.
+    pub fn set_flag(&mut self, flag: &str, value: &str) {
+        let at = self
+            .extra
+            .iter()
+            .position(|f| f == flag)
+            .unwrap_or_else(|| panic!("{flag} was not given"));
+        self.extra[at + 1] = value.to_string();
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -223,6 +349,9 @@ fn tail(s: &str) -> &str {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
+        if let Some(slot) = &self.slot {
+            slot.clean_host();
+        }
     }
 }
 
