@@ -109,6 +109,15 @@ pub(crate) fn render_of(headers: &axum::http::HeaderMap) -> Render {
 }
 
 pub(crate) async fn resource(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    // Logs, exec, attach and port-forward stream rather than read or write
+    // an object.
+    if let Ok(target) = parse_target(req.uri().path())
+        && super::stream::is_streaming(&target)
+    {
+        return super::stream::serve(state, target, req)
+            .await
+            .unwrap_or_else(|e| status_response(&e));
+    }
     // Every request to a deprecated custom resource version is warned.
     let deprecation = parse_target(req.uri().path())
         .ok()

@@ -10,6 +10,7 @@ mod query;
 mod respond;
 mod sa_token;
 mod serve;
+mod stream;
 mod table;
 mod watch;
 
@@ -37,6 +38,8 @@ pub(crate) struct AppState {
     pub(crate) ready: AtomicBool,
     /// `host:port` clients reach this server at, for discovery.
     pub(crate) advertise: String,
+    /// Logs, exec, attach and port-forward; `None` without a kubelet.
+    pub(crate) streams: Option<Arc<dyn crate::kubelet::streams::PodStreams>>,
 }
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {

@@ -148,6 +148,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             signer,
             ready: AtomicBool::new(false),
             advertise,
+            streams: None,
         });
         let app = api::router(state.clone());
         let server = tokio::spawn(api::serve(listener, tls, app.clone()));
