@@ -8,6 +8,8 @@ mod cel;
 mod cli;
 mod pki;
 mod registry;
+#[allow(dead_code)] // The kubelet drives the runtime.
+mod runtime;
 #[allow(dead_code)] // Users arrive with apply, CRDs and the OpenAPI documents.
 mod schema;
 mod store;
