@@ -10,6 +10,8 @@ mod cli;
 mod kubelet;
 mod pki;
 mod registry;
+#[allow(dead_code)] // The kubelet drives the runtime.
+mod runtime;
 #[allow(dead_code)] // Users arrive with apply, CRDs and the OpenAPI documents.
 mod schema;
 mod store;

@@ -2,6 +2,7 @@
 
 mod kubeconfig;
 mod server;
+mod shim;
 mod version;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +23,9 @@ enum Command {
     Kubeconfig(kubeconfig::Args),
     /// Print the version of sovedge and of the Kubernetes API it serves.
     Version,
+    /// Container shim of the embedded runtime (started by the runtime).
+    #[command(hide = true)]
+    Shim(shim::Args),
 }
 
 pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
@@ -29,5 +33,6 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Server(args) => server::run(args),
         Command::Kubeconfig(args) => kubeconfig::run(args),
         Command::Version => version::run(),
+        Command::Shim(args) => shim::run(args),
     }
 }
