@@ -72,9 +72,11 @@ pub(crate) fn ruleset(bridge: &str, cidr: Ipv4Cidr, pods: &[PodPorts]) -> String
         }
     }
     let _ = writeln!(s, "  }}");
-    // Pods talk to each other and to the world even where another
-    // filter sets a restrictive policy in a chain of its own table at a
-    // later priority that accepts established flows.
+    // Pod traffic (including bridged pod-to-pod traffic, which passes this
+    // hook when br_netfilter is loaded) is accepted here. An accept only
+    // ends this table's chain: a drop policy in another table, such as an
+    // iptables FORWARD chain set to DROP, still applies and has to let the
+    // bridge through itself.
     let _ = writeln!(
         s,
         "  chain forward {{\n    type filter hook forward priority filter - 10; policy accept;\n    \
