@@ -8,6 +8,8 @@ mod cel;
 mod cli;
 #[allow(dead_code)] // The pod workers call into it as they arrive.
 mod kubelet;
+#[allow(dead_code)] // Users arrive with the kubelet.
+mod net;
 mod pki;
 mod registry;
 #[allow(dead_code)] // The kubelet drives the runtime.
