@@ -9,14 +9,15 @@ v1 = client.CoreV1Api()
 ns = "py-roundtrip"
 
 v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
-listed = v1.list_namespaced_config_map(ns)
+# The namespace's own kube-root-ca.crt is left out by the selector.
+listed = v1.list_namespaced_config_map(ns, label_selector="app=py")
 start_rv = listed.metadata.resource_version
 assert listed.items == [], listed.items
 
 seen = []
 def watcher():
     w = watch.Watch()
-    for event in w.stream(v1.list_namespaced_config_map, ns, resource_version=start_rv, timeout_seconds=10):
+    for event in w.stream(v1.list_namespaced_config_map, ns, label_selector="app=py", resource_version=start_rv, timeout_seconds=10):
         seen.append((event["type"], event["object"].metadata.name, event["object"].data))
         if len(seen) == 3:
             w.stop()
