@@ -18,7 +18,7 @@ pub(crate) struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server: store, Kubernetes API and everything behind it.
-    Server(server::Args),
+    Server(Box<server::Args>),
     /// Print the admin kubeconfig of a server's data directory.
     Kubeconfig(kubeconfig::Args),
     /// Print the version of sovedge and of the Kubernetes API it serves.
@@ -30,7 +30,7 @@ enum Command {
 
 pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Server(args) => server::run(args),
+        Command::Server(args) => server::run(*args),
         Command::Kubeconfig(args) => kubeconfig::run(args),
         Command::Version => version::run(),
         Command::Shim(args) => shim::run(args),

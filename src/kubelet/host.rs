@@ -90,11 +90,11 @@ impl Host for LinuxHost {
             ..Usage::default()
         };
         if let Ok(st) = nix::sys::statvfs::statvfs(&self.data_dir) {
-            let frsize = st.fragment_size() as u64;
-            u.disk_total = st.blocks() as u64 * frsize;
-            u.disk_available = st.blocks_available() as u64 * frsize;
-            u.inodes_total = st.files() as u64;
-            u.inodes_free = st.files_available() as u64;
+            let frsize = st.fragment_size();
+            u.disk_total = st.blocks() * frsize;
+            u.disk_available = st.blocks_available() * frsize;
+            u.inodes_total = st.files();
+            u.inodes_free = st.files_available();
         }
         u.pids_max = read_trimmed("/proc/sys/kernel/pid_max")
             .parse()
