@@ -232,9 +232,15 @@ mod tests {
             "PodLogOptions \"web\" is invalid: tailLines: Invalid value: -1: must be greater than or equal to 0"
         );
         let e = parse(&[("sinceSeconds", "5"), ("sinceTime", "2024-01-02T03:04:05Z")]).unwrap_err();
-        assert!(e.message.contains("at most one of `sinceTime` or `sinceSeconds`"));
+        assert!(
+            e.message
+                .contains("at most one of `sinceTime` or `sinceSeconds`")
+        );
         let e = parse(&[("sinceSeconds", "0"), ("limitBytes", "0")]).unwrap_err();
-        assert!(e.message.contains("limitBytes: Invalid value: 0: must be greater than 0"));
+        assert!(
+            e.message
+                .contains("limitBytes: Invalid value: 0: must be greater than 0")
+        );
         assert!(e.message.contains("sinceSeconds: Invalid value: 0"));
         assert_eq!(parse(&[("follow", "yes")]).unwrap_err().code, 400);
         assert_eq!(parse(&[("tailLines", "x")]).unwrap_err().code, 400);

@@ -85,7 +85,8 @@ async fn over_spdy(
     mut conn: mux::Conn,
     protocol: String,
 ) {
-    let with_resize = exec.tty && matches!(protocol.as_str(), "v4.channel.k8s.io" | "v3.channel.k8s.io");
+    let with_resize =
+        exec.tty && matches!(protocol.as_str(), "v4.channel.k8s.io" | "v3.channel.k8s.io");
     let expected = 1
         + usize::from(exec.stdin)
         + usize::from(exec.stdout)

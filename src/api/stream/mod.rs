@@ -100,9 +100,7 @@ pub(crate) async fn serve(state: Arc<AppState>, target: Target, req: Request) ->
         return Err(ApiError::new(
             405,
             "MethodNotAllowed",
-            format!(
-                "the server does not allow this method on the requested resource (pods/{sub})"
-            ),
+            format!("the server does not allow this method on the requested resource (pods/{sub})"),
         ));
     }
     let pod = state.registry.get(target.def, Some(ns), name)?;
@@ -182,7 +180,12 @@ fn container_of(pod: &Value, pod_name: &str, asked: Option<&str>) -> Result<Stri
     let ephemeral = names("ephemeralContainers");
     match asked.filter(|c| !c.is_empty()) {
         Some(c) => {
-            if containers.iter().chain(&init).chain(&ephemeral).any(|n| n == c) {
+            if containers
+                .iter()
+                .chain(&init)
+                .chain(&ephemeral)
+                .any(|n| n == c)
+            {
                 Ok(c.to_string())
             } else {
                 Err(ApiError::bad_request(format!(

@@ -74,9 +74,7 @@ fn ports(params: &Params) -> Result<Vec<u16>> {
             .parse::<u16>()
             .ok()
             .filter(|p| *p > 0)
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("unable to parse {value:?} as a port"))
-            })?;
+            .ok_or_else(|| ApiError::bad_request(format!("unable to parse {value:?} as a port")))?;
         out.push(port);
     }
     if out.is_empty() {
@@ -175,8 +173,11 @@ async fn over_channels(target: Target, ports: Vec<u16>, socket: ws::Ws, base64: 
             tx: channels.out.clone(),
         };
         let (data, error) = (sink(data_channel), sink(data_channel + 1));
-        data.write(Bytes::copy_from_slice(&port.to_le_bytes())).await;
-        error.write(Bytes::copy_from_slice(&port.to_le_bytes())).await;
+        data.write(Bytes::copy_from_slice(&port.to_le_bytes()))
+            .await;
+        error
+            .write(Bytes::copy_from_slice(&port.to_le_bytes()))
+            .await;
         let (tx, rx) = mpsc::channel::<Bytes>(16);
         inputs.push(tx);
         let target = target.clone();

@@ -33,7 +33,11 @@ impl Sink {
     pub(super) async fn write(&self, data: Bytes) -> bool {
         match self {
             Sink::Spdy { id, writer } => writer.data(*id, data).await,
-            Sink::Ws { channel, base64, tx } => {
+            Sink::Ws {
+                channel,
+                base64,
+                tx,
+            } => {
                 let msg = if *base64 {
                     let mut text = String::with_capacity(data.len() * 4 / 3 + 4);
                     text.push(char::from(b'0' + channel));
@@ -146,7 +150,9 @@ pub(super) async fn run(client: Client, start: BoxFuture<'static, Result<Process
         t.abort();
     }
     let result = code.map_err(|_| {
-        ApiError::internal("error executing command in container: the process ended without an exit status")
+        ApiError::internal(
+            "error executing command in container: the process ended without an exit status",
+        )
     });
     finish(error, status_json, result).await;
 }
@@ -304,9 +310,14 @@ mod tests {
         let (in_tx, in_rx) = mpsc::channel(8);
         let (out_tx, mut out_rx) = mpsc::channel(8);
         let task = tokio::spawn(forward_resizes(in_rx, out_tx));
-        in_tx.send(Bytes::from_static(b"{\"Width\":80,")).await.unwrap();
         in_tx
-            .send(Bytes::from_static(b"\"Height\":24}{\"Width\":100,\"Height\":30}"))
+            .send(Bytes::from_static(b"{\"Width\":80,"))
+            .await
+            .unwrap();
+        in_tx
+            .send(Bytes::from_static(
+                b"\"Height\":24}{\"Width\":100,\"Height\":30}",
+            ))
             .await
             .unwrap();
         assert_eq!(out_rx.recv().await, Some((80, 24)));

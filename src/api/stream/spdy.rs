@@ -202,7 +202,9 @@ impl Decoder {
 fn parse_block(block: &[u8]) -> Result<Headers, Error> {
     let mut at = 0usize;
     let mut next = |n: usize| -> Result<&[u8], Error> {
-        let s = block.get(at..at + n).ok_or(Error::Malformed("header block"))?;
+        let s = block
+            .get(at..at + n)
+            .ok_or(Error::Malformed("header block"))?;
         at += n;
         Ok(s)
     };
@@ -305,7 +307,11 @@ impl Encoder {
                 .compress_vec(input, &mut out, FlushCompress::Sync);
             input = &input[(self.deflate.total_in() - before) as usize..];
             match status {
-                Ok(Status::Ok | Status::BufError) if input.is_empty() && out.capacity() - out.len() >= 64 => break,
+                Ok(Status::Ok | Status::BufError)
+                    if input.is_empty() && out.capacity() - out.len() >= 64 =>
+                {
+                    break;
+                }
                 Ok(_) => {}
                 Err(_) => break,
             }

@@ -74,12 +74,9 @@ where
     tokio::spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
-                let ws = WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
-                    Role::Server,
-                    None,
-                )
-                .await;
+                let ws =
+                    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None)
+                        .await;
                 session(ws).await;
             }
             Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
@@ -140,7 +137,9 @@ impl Channels {
                     Message::Binary(b) => b.to_vec(),
                     Message::Text(t) if base64 => {
                         let t = t.as_str();
-                        let Some(first) = t.bytes().next() else { continue };
+                        let Some(first) = t.bytes().next() else {
+                            continue;
+                        };
                         let Ok(data) = base64::engine::general_purpose::STANDARD.decode(&t[1..])
                         else {
                             continue;
@@ -221,11 +220,7 @@ pub(super) fn tunnel(ws: Ws) -> DuplexStream {
         let inbound = tokio::spawn(async move {
             while let Some(Ok(msg)) = stream.next().await {
                 match msg {
-                    Message::Binary(b) => {
-                        if wr.write_all(&b).await.is_err() {
-                            break;
-                        }
-                    }
+                    Message::Binary(b) if wr.write_all(&b).await.is_err() => break,
                     Message::Close(_) => break,
                     _ => {}
                 }
@@ -237,11 +232,7 @@ pub(super) fn tunnel(ws: Ws) -> DuplexStream {
             match rd.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    if sink
-                        .send(Message::binary(buf[..n].to_vec()))
-                        .await
-                        .is_err()
-                    {
+                    if sink.send(Message::binary(buf[..n].to_vec())).await.is_err() {
                         break;
                     }
                 }

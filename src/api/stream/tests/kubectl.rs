@@ -14,18 +14,26 @@ async fn exec_output_and_exit_codes() {
     let f = Fixture::start().await;
     for v in VERSIONS {
         let (code, out, err) = f
-            .run(v, &["exec", "web", "--", "sh", "-c", "echo out; echo err >&2"], b"")
+            .run(
+                v,
+                &["exec", "web", "--", "sh", "-c", "echo out; echo err >&2"],
+                b"",
+            )
             .await;
         assert_eq!(code, 0, "kubectl {v}: {err}");
         assert_eq!(out, "out\n", "kubectl {v}");
         assert!(err.contains("err"), "kubectl {v}: {err}");
-        let (code, _, err) = f.run(v, &["exec", "web", "--", "sh", "-c", "exit 3"], b"").await;
+        let (code, _, err) = f
+            .run(v, &["exec", "web", "--", "sh", "-c", "exit 3"], b"")
+            .await;
         assert_eq!(code, 3, "kubectl {v} propagates the exit code: {err}");
         assert!(err.contains("exit code 3"), "kubectl {v}: {err}");
     }
     let calls = f.fake.seen.lock().unwrap().calls.clone();
     assert!(
-        calls.iter().any(|c| c.starts_with("exec default/web/app [\"sh\", \"-c\", \"exit 3\"]")),
+        calls
+            .iter()
+            .any(|c| c.starts_with("exec default/web/app [\"sh\", \"-c\", \"exit 3\"]")),
         "{calls:?}"
     );
 }
@@ -39,7 +47,11 @@ async fn exec_with_stdin() {
     let big: String = (0..20_000).map(|i| format!("line {i}\n")).collect();
     for v in VERSIONS {
         let (code, out, err) = f
-            .run(v, &["exec", "-i", "web", "--", "tr", "a-z", "A-Z"], b"hello\n")
+            .run(
+                v,
+                &["exec", "-i", "web", "--", "tr", "a-z", "A-Z"],
+                b"hello\n",
+            )
             .await;
         assert_eq!((code, out.as_str()), (0, "HELLO\n"), "kubectl {v}: {err}");
         // More than a few frames each way.
@@ -118,13 +130,20 @@ async fn attach_with_stdin() {
     }
     let f = Fixture::start().await;
     for v in VERSIONS {
-        let (code, out, err) = f.run(v, &["attach", "-i", "web", "-c", "app"], b"ping\n").await;
+        let (code, out, err) = f
+            .run(v, &["attach", "-i", "web", "-c", "app"], b"ping\n")
+            .await;
         assert_eq!(code, 0, "kubectl {v}: {err}");
         assert!(out.contains("attached-output"), "kubectl {v}: {out}");
         assert!(out.contains("ping"), "kubectl {v}: {out}");
     }
     let calls = f.fake.seen.lock().unwrap().calls.clone();
-    assert!(calls.iter().any(|c| c == "attach default/web/app tty=false stdin=true"), "{calls:?}");
+    assert!(
+        calls
+            .iter()
+            .any(|c| c == "attach default/web/app tty=false stdin=true"),
+        "{calls:?}"
+    );
 }
 
 async fn echo_server() -> u16 {
@@ -136,7 +155,11 @@ async fn echo_server() -> u16 {
                 let (rd, mut wr) = sock.into_split();
                 let mut lines = BufReader::new(rd).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
-                    if wr.write_all(format!("echo:{line}\n").as_bytes()).await.is_err() {
+                    if wr
+                        .write_all(format!("echo:{line}\n").as_bytes())
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }
@@ -174,23 +197,35 @@ async fn port_forward_round_trip() {
         };
         // Two connections, each with a few round trips.
         for round in 0..2 {
-            let sock = tokio::net::TcpStream::connect(("127.0.0.1", local)).await.unwrap();
+            let sock = tokio::net::TcpStream::connect(("127.0.0.1", local))
+                .await
+                .unwrap();
             let (rd, mut wr) = sock.into_split();
             let mut replies = BufReader::new(rd).lines();
             for i in 0..3 {
-                wr.write_all(format!("hi-{round}-{i}\n").as_bytes()).await.unwrap();
+                wr.write_all(format!("hi-{round}-{i}\n").as_bytes())
+                    .await
+                    .unwrap();
                 let reply = tokio::time::timeout(Duration::from_secs(30), replies.next_line())
                     .await
                     .unwrap_or_else(|_| panic!("kubectl {v}: no reply"))
                     .unwrap();
-                assert_eq!(reply.as_deref(), Some(format!("echo:hi-{round}-{i}").as_str()), "kubectl {v}");
+                assert_eq!(
+                    reply.as_deref(),
+                    Some(format!("echo:hi-{round}-{i}").as_str()),
+                    "kubectl {v}"
+                );
             }
         }
         child.kill().await.unwrap();
     }
     let calls = f.fake.seen.lock().unwrap().calls.clone();
     assert!(
-        calls.iter().filter(|c| **c == format!("portforward default/web {remote}")).count() >= 4,
+        calls
+            .iter()
+            .filter(|c| **c == format!("portforward default/web {remote}"))
+            .count()
+            >= 4,
         "{calls:?}"
     );
 }
@@ -204,7 +239,11 @@ async fn logs_tail_and_follow() {
     for v in VERSIONS {
         std::fs::write(&f.fake.logs, "one\ntwo\nthree\n").unwrap();
         let (code, out, err) = f.run(v, &["logs", "web", "--tail=2"], b"").await;
-        assert_eq!((code, out.as_str()), (0, "two\nthree\n"), "kubectl {v}: {err}");
+        assert_eq!(
+            (code, out.as_str()),
+            (0, "two\nthree\n"),
+            "kubectl {v}: {err}"
+        );
         let mut child = f
             .kubectl(v)
             .args(["logs", "-f", "web", "-c", "app"])
@@ -235,11 +274,22 @@ async fn logs_tail_and_follow() {
         assert!(status.success(), "kubectl {v}");
         let (code, _, err) = f.run(v, &["logs", "web", "-c", "nosuch"], b"").await;
         assert_ne!(code, 0);
-        assert!(err.contains("container nosuch is not valid for pod web"), "kubectl {v}: {err}");
+        assert!(
+            err.contains("container nosuch is not valid for pod web"),
+            "kubectl {v}: {err}"
+        );
     }
     let seen = f.fake.seen.lock().unwrap();
-    assert!(seen.log_opts.iter().any(|o| o.tail_lines == Some(2) && !o.follow));
-    assert!(seen.log_opts.iter().any(|o| o.follow && o.container.as_deref() == Some("app")));
+    assert!(
+        seen.log_opts
+            .iter()
+            .any(|o| o.tail_lines == Some(2) && !o.follow)
+    );
+    assert!(
+        seen.log_opts
+            .iter()
+            .any(|o| o.follow && o.container.as_deref() == Some("app"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -256,17 +306,30 @@ async fn cp_both_ways() {
     for v in VERSIONS {
         let dest = format!("default/web:/data/up-{v}.txt");
         let (code, _, err) = f
-            .run(v, &["cp", local.join("up.txt").to_str().unwrap(), &dest], b"")
+            .run(
+                v,
+                &["cp", local.join("up.txt").to_str().unwrap(), &dest],
+                b"",
+            )
             .await;
         assert_eq!(code, 0, "kubectl {v}: {err}");
-        let uploaded = std::fs::read_to_string(f.fake.root.join(format!("data/up-{v}.txt"))).unwrap();
+        let uploaded =
+            std::fs::read_to_string(f.fake.root.join(format!("data/up-{v}.txt"))).unwrap();
         assert!(uploaded == content, "kubectl {v}: uploaded file differs");
         let target = local.join(format!("down-{v}.txt"));
         let (code, _, err) = f
-            .run(v, &["cp", "default/web:/data/down.txt", target.to_str().unwrap()], b"")
+            .run(
+                v,
+                &["cp", "default/web:/data/down.txt", target.to_str().unwrap()],
+                b"",
+            )
             .await;
         assert_eq!(code, 0, "kubectl {v}: {err}");
-        assert_eq!(std::fs::read_to_string(&target).unwrap(), "from the pod\n", "kubectl {v}");
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            "from the pod\n",
+            "kubectl {v}"
+        );
     }
 }
 
@@ -277,24 +340,41 @@ async fn errors_reach_kubectl_as_status() {
     }
     let f = Fixture::start().await;
     for v in VERSIONS {
-        let (code, _, err) = f.run(v, &["exec", "web", "-c", "bad", "--", "true"], b"").await;
+        let (code, _, err) = f
+            .run(v, &["exec", "web", "-c", "bad", "--", "true"], b"")
+            .await;
         assert_ne!(code, 0);
-        assert!(err.contains("container bad is not valid for pod web"), "kubectl {v}: {err}");
+        assert!(
+            err.contains("container bad is not valid for pod web"),
+            "kubectl {v}: {err}"
+        );
         let (code, _, err) = f.run(v, &["exec", "nosuch", "--", "true"], b"").await;
         assert_ne!(code, 0);
-        assert!(err.contains("pods \"nosuch\" not found"), "kubectl {v}: {err}");
+        assert!(
+            err.contains("pods \"nosuch\" not found"),
+            "kubectl {v}: {err}"
+        );
         // Without an upgrade (kubectl talks HTTP/2 here) nothing streams.
         let (code, _, err) = f
             .run(
                 v,
-                &["get", "--raw", "/api/v1/namespaces/default/pods/web/exec?command=true&stdout=true"],
+                &[
+                    "get",
+                    "--raw",
+                    "/api/v1/namespaces/default/pods/web/exec?command=true&stdout=true",
+                ],
                 b"",
             )
             .await;
         assert_ne!(code, 0);
-        assert!(err.contains("Upgrade request required"), "kubectl {v}: {err}");
+        assert!(
+            err.contains("Upgrade request required"),
+            "kubectl {v}: {err}"
+        );
         // A command the node cannot start is reported, not hung on.
-        let (code, _, err) = f.run(v, &["exec", "web", "--", "/no/such/binary"], b"").await;
+        let (code, _, err) = f
+            .run(v, &["exec", "web", "--", "/no/such/binary"], b"")
+            .await;
         assert_ne!(code, 0);
         assert!(err.contains("exec failed"), "kubectl {v}: {err}");
     }

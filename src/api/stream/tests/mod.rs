@@ -282,7 +282,10 @@ impl Fixture {
             ),
         ] {
             let name = p["metadata"]["name"].as_str().unwrap().to_string();
-            let created = registry.create(pods, Some("default"), p, &opts).await.unwrap();
+            let created = registry
+                .create(pods, Some("default"), p, &opts)
+                .await
+                .unwrap();
             let mut running = (*created.object).clone();
             running["status"] = json!({"phase": "Running"});
             registry
@@ -333,7 +336,12 @@ impl Fixture {
     }
 
     /// Runs kubectl with `input` on stdin; (exit code, stdout, stderr).
-    pub(super) async fn run(&self, version: &str, args: &[&str], input: &[u8]) -> (i32, String, String) {
+    pub(super) async fn run(
+        &self,
+        version: &str,
+        args: &[&str],
+        input: &[u8],
+    ) -> (i32, String, String) {
         use tokio::io::AsyncWriteExt;
         let mut child = self
             .kubectl(version)
@@ -365,7 +373,9 @@ impl Fixture {
 pub(super) fn kubectl_missing() -> bool {
     let missing = VERSIONS.iter().any(|v| !kubectl_path(v).exists());
     if missing {
-        eprintln!("skipping: kubectl {VERSIONS:?} not installed under /usr/lib/google-cloud-sdk/bin");
+        eprintln!(
+            "skipping: kubectl {VERSIONS:?} not installed under /usr/lib/google-cloud-sdk/bin"
+        );
     }
     missing
 }
