@@ -6,6 +6,8 @@ mod api;
 #[allow(dead_code)] // Users arrive with CRD validation rules and admission policies.
 mod cel;
 mod cli;
+#[allow(dead_code)] // The kubelet and the server call the rest.
+mod image;
 mod pki;
 mod registry;
 #[allow(dead_code)] // Users arrive with apply, CRDs and the OpenAPI documents.

@@ -1,5 +1,6 @@
 //! Command-line interface: one short file per subcommand.
 
+mod image;
 mod kubeconfig;
 mod server;
 mod version;
@@ -20,6 +21,8 @@ enum Command {
     Server(server::Args),
     /// Print the admin kubeconfig of a server's data directory.
     Kubeconfig(kubeconfig::Args),
+    /// Import and list container images of a data directory.
+    Image(image::Args),
     /// Print the version of sovedge and of the Kubernetes API it serves.
     Version,
 }
@@ -28,6 +31,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Server(args) => server::run(args),
         Command::Kubeconfig(args) => kubeconfig::run(args),
+        Command::Image(args) => image::run(args),
         Command::Version => version::run(),
     }
 }
