@@ -51,7 +51,10 @@ fn import_of_both_archive_kinds_then_ls() {
 
     let rows = ls(dir.path());
     assert_eq!(rows.len(), 3, "{rows:?}");
-    let oci_row = rows.iter().find(|r| r[0] == BUSYBOX_REF).expect("busybox listed");
+    let oci_row = rows
+        .iter()
+        .find(|r| r[0] == BUSYBOX_REF)
+        .expect("busybox listed");
     assert_eq!(oci_row[1], img.digest);
     assert!(oci_row[3] == "MiB", "{oci_row:?}");
     assert!(rows.iter().any(|r| r[0] == BUSYBOX_DOCKER_REF));
@@ -66,7 +69,11 @@ fn import_while_the_server_runs() {
         server.data_dir(),
     );
     let rows = ls(server.data_dir());
-    assert!(rows.iter().any(|r| r[0] == BUSYBOX_REF && r[1] == img.digest), "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r[0] == BUSYBOX_REF && r[1] == img.digest),
+        "{rows:?}"
+    );
 }
 
 #[test]

@@ -91,7 +91,11 @@ fn import(data_dir: PathBuf, files: Vec<PathBuf>) -> anyhow::Result<()> {
 
 fn ls(data_dir: PathBuf) -> anyhow::Result<()> {
     let store = open(&data_dir)?;
-    let mut rows = vec![("REFERENCE".to_string(), "DIGEST".to_string(), "SIZE".to_string())];
+    let mut rows = vec![(
+        "REFERENCE".to_string(),
+        "DIGEST".to_string(),
+        "SIZE".to_string(),
+    )];
     for image in store.list()? {
         let size = human(image.size);
         if image.references.is_empty() {
@@ -112,7 +116,9 @@ fn ls(data_dir: PathBuf) -> anyhow::Result<()> {
 
 fn bar(file: &std::path::Path, done: u64, total: u64) -> String {
     const WIDTH: u64 = 30;
-    let filled = (done.min(total) * WIDTH).checked_div(total).unwrap_or(WIDTH);
+    let filled = (done.min(total) * WIDTH)
+        .checked_div(total)
+        .unwrap_or(WIDTH);
     format!(
         "{} [{}{}] {}/{}",
         file.file_name().unwrap_or_default().to_string_lossy(),

@@ -114,7 +114,11 @@ impl ImageStore {
         files.sort();
         let mut out = Vec::new();
         for path in files {
-            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             let meta = fs::metadata(&path).map_err(io_err(&path))?;
             let seen = Seen {
                 size: meta.len(),
@@ -133,11 +137,7 @@ impl ImageStore {
                     self.write_atomic(IMPORTED, &data)?;
                     out.extend(images);
                 }
-                Err(e) => tracing::warn!(
-                    "import {}: {:#}",
-                    path.display(),
-                    anyhow::Error::new(e)
-                ),
+                Err(e) => tracing::warn!("import {}: {:#}", path.display(), anyhow::Error::new(e)),
             }
         }
         Ok(out)
@@ -260,7 +260,8 @@ impl ImageStore {
                     references.push(r.to_string());
                 }
             }
-            let mut manifest = read_blob_file(&layout_blob(root, &desc.digest)?, Some(&desc.digest))?;
+            let mut manifest =
+                read_blob_file(&layout_blob(root, &desc.digest)?, Some(&desc.digest))?;
             let mut doc = parse_manifest(&manifest, &desc.digest)?;
             if doc.is_index() {
                 let inner = select_platform(&doc.manifests).ok_or_else(|| Error::Invalid {
@@ -389,7 +390,9 @@ fn parse_manifest(data: &[u8], digest: &str) -> Result<ManifestDoc> {
         what: format!("manifest {digest}"),
         message,
     })?;
-    if !doc.is_index() && !doc.media_type.is_empty() && doc.media_type != OCI_MANIFEST
+    if !doc.is_index()
+        && !doc.media_type.is_empty()
+        && doc.media_type != OCI_MANIFEST
         && doc.media_type != DOCKER_MANIFEST
     {
         return Err(Error::Invalid {
@@ -456,7 +459,11 @@ fn hash_file(path: &Path) -> Result<(String, u64, bool)> {
 /// `base/link` normalized lexically; `None` if it leaves the archive.
 fn resolve_inside(base: &Path, link: &Path) -> Option<PathBuf> {
     let mut out: Vec<std::ffi::OsString> = Vec::new();
-    let start = if link.is_absolute() { Path::new("") } else { base };
+    let start = if link.is_absolute() {
+        Path::new("")
+    } else {
+        base
+    };
     for c in start.components().chain(link.components()) {
         match c {
             Component::Normal(p) => out.push(p.to_os_string()),

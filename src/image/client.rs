@@ -94,7 +94,9 @@ impl Client {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or_default();
                 if redirects > MAX_REDIRECTS || location.is_empty() {
-                    return Err(ClientError::Network(format!("too many redirects from {host}")));
+                    return Err(ClientError::Network(format!(
+                        "too many redirects from {host}"
+                    )));
                 }
                 uri = if location.starts_with('/') {
                     format!("{}://{host}{location}", uri.scheme_str().unwrap_or("https"))
@@ -114,7 +116,8 @@ impl Client {
             }
             if !status.is_success() {
                 let body = resp.into_body().collect().await.map(|b| b.to_bytes());
-                let text = body.map(|b| String::from_utf8_lossy(&b[..b.len().min(512)]).into_owned());
+                let text =
+                    body.map(|b| String::from_utf8_lossy(&b[..b.len().min(512)]).into_owned());
                 return Err(ClientError::Status(status, text.unwrap_or_default()));
             }
             return Ok(resp);
@@ -150,9 +153,8 @@ impl Client {
         });
         let (scheme, params) = challenge.split_once(' ').unwrap_or((challenge, ""));
         if scheme.eq_ignore_ascii_case("basic") {
-            return basic.ok_or_else(|| {
-                ClientError::Unauthorized(format!("{host} requires credentials"))
-            });
+            return basic
+                .ok_or_else(|| ClientError::Unauthorized(format!("{host} requires credentials")));
         }
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(ClientError::Unauthorized(format!(
@@ -178,7 +180,9 @@ impl Client {
         let uri: Uri = url
             .parse()
             .map_err(|e| ClientError::Unauthorized(format!("invalid token realm {realm}: {e}")))?;
-        let resp = self.send(&uri, "application/json", basic.as_deref()).await?;
+        let resp = self
+            .send(&uri, "application/json", basic.as_deref())
+            .await?;
         if !resp.status().is_success() {
             return Err(ClientError::Unauthorized(format!(
                 "token service {} answered {}",
@@ -201,7 +205,11 @@ impl Client {
         }
         let t: Token = serde_json::from_slice(&body)
             .map_err(|e| ClientError::Unauthorized(format!("invalid token answer: {e}")))?;
-        let token = if t.token.is_empty() { t.access_token } else { t.token };
+        let token = if t.token.is_empty() {
+            t.access_token
+        } else {
+            t.token
+        };
         if token.is_empty() {
             return Err(ClientError::Unauthorized("empty token".into()));
         }
@@ -214,7 +222,11 @@ impl Client {
         accept: &str,
         auth: Option<&str>,
     ) -> Result<Response<Incoming>, ClientError> {
-        let host = uri.host().unwrap_or_default().trim_matches(['[', ']']).to_string();
+        let host = uri
+            .host()
+            .unwrap_or_default()
+            .trim_matches(['[', ']'])
+            .to_string();
         let https = uri.scheme_str() != Some("http");
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
         let authority = authority(uri);
@@ -228,7 +240,10 @@ impl Client {
         let mut req = Request::get(path)
             .header(header::HOST, &authority)
             .header(header::ACCEPT, accept)
-            .header(header::USER_AGENT, concat!("sovedge/", env!("CARGO_PKG_VERSION")));
+            .header(
+                header::USER_AGENT,
+                concat!("sovedge/", env!("CARGO_PKG_VERSION")),
+            );
         if let Some(a) = auth {
             req = req.header(header::AUTHORIZATION, a);
         }
@@ -261,7 +276,9 @@ impl Client {
 }
 
 fn authority(uri: &Uri) -> String {
-    uri.authority().map(|a| a.as_str().to_string()).unwrap_or_default()
+    uri.authority()
+        .map(|a| a.as_str().to_string())
+        .unwrap_or_default()
 }
 
 fn classify_tls(e: &std::io::Error, authority: &str) -> ClientError {
@@ -298,8 +315,14 @@ fn parse_challenge(params: &str) -> HashMap<String, String> {
     let mut out = HashMap::new();
     let mut rest = params.trim();
     while !rest.is_empty() {
-        let Some((key, after)) = rest.split_once('=') else { break };
-        let key = key.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let Some((key, after)) = rest.split_once('=') else {
+            break;
+        };
+        let key = key
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
         let (value, tail) = if let Some(q) = after.strip_prefix('"') {
             let end = q.find('"').unwrap_or(q.len());
             (&q[..end], q.get(end + 1..).unwrap_or(""))

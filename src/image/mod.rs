@@ -136,10 +136,21 @@ pub(crate) struct RegistryAuth {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PullProgress {
-    Resolving { reference: String },
-    Layer { digest: String, done: u64, total: u64 },
-    Unpacking { digest: String },
-    Done { digest: String, bytes: u64 },
+    Resolving {
+        reference: String,
+    },
+    Layer {
+        digest: String,
+        done: u64,
+        total: u64,
+    },
+    Unpacking {
+        digest: String,
+    },
+    Done {
+        digest: String,
+        bytes: u64,
+    },
 }
 
 #[derive(Clone)]
@@ -195,11 +206,19 @@ impl ImageStore {
 
     pub(crate) fn list(&self) -> Result<Vec<Image>> {
         let index = self.read_index()?;
-        Ok(index.images.iter().map(|r| self.image(r, &index.layers)).collect())
+        Ok(index
+            .images
+            .iter()
+            .map(|r| self.image(r, &index.layers))
+            .collect())
     }
 
     pub(crate) fn set_registries(&self, cfg: RegistriesConfig) {
-        *self.inner.registries.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(cfg);
+        *self
+            .inner
+            .registries
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Arc::new(cfg);
     }
 
     fn registries(&self) -> Arc<RegistriesConfig> {

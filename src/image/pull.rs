@@ -115,8 +115,7 @@ pub(super) fn space_needed(layers: &[&Descriptor]) -> u64 {
     layers
         .iter()
         .map(|d| {
-            let unpacked = if d.media_type.contains("gzip") || d.media_type.ends_with("diff.tar")
-            {
+            let unpacked = if d.media_type.contains("gzip") || d.media_type.ends_with("diff.tar") {
                 d.size.saturating_mul(2)
             } else {
                 d.size
@@ -152,12 +151,10 @@ impl Ctx<'_> {
                 registry,
                 message,
             },
-            ClientError::Status(s, _) if s == hyper::StatusCode::NOT_FOUND => {
-                PullError::NotFound {
-                    reference,
-                    registry,
-                }
-            }
+            ClientError::Status(s, _) if s == hyper::StatusCode::NOT_FOUND => PullError::NotFound {
+                reference,
+                registry,
+            },
             ClientError::Status(s, body) => PullError::Network {
                 reference,
                 registry,
@@ -260,7 +257,9 @@ impl Ctx<'_> {
         });
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| self.err(ClientError::Network(e.to_string()), "blob"))?;
-            let Some(chunk) = frame.data_ref() else { continue };
+            let Some(chunk) = frame.data_ref() else {
+                continue;
+            };
             done += chunk.len() as u64;
             if d.size > 0 && done > d.size {
                 return Err(self.invalid(format!("blob {} is larger than {}", d.digest, d.size)));
@@ -361,9 +360,7 @@ impl ImageStore {
             .config
             .clone()
             .ok_or_else(|| ctx.invalid("manifest without config"))?;
-        let config = ctx
-            .small("blobs", &config_desc.digest, "*/*")
-            .await?;
+        let config = ctx.small("blobs", &config_desc.digest, "*/*").await?;
         let diff_ids = parse_config_file(&config)
             .map_err(|e| ctx.store(e))?
             .rootfs
@@ -387,13 +384,19 @@ impl ImageStore {
             if staged.contains_key(diff_id) {
                 continue;
             }
-            let blob = staging.dir.join(format!("blob-{}", &d.digest["sha256:".len()..]));
+            let blob = staging
+                .dir
+                .join(format!("blob-{}", &d.digest["sha256:".len()..]));
             ctx.blob(d, &blob, self, progress).await?;
             progress(PullProgress::Unpacking {
                 digest: d.digest.clone(),
             });
-            let (store, dir, digest, id) =
-                (self.clone(), staging.dir.clone(), d.digest.clone(), diff_id.clone());
+            let (store, dir, digest, id) = (
+                self.clone(),
+                staging.dir.clone(),
+                d.digest.clone(),
+                diff_id.clone(),
+            );
             let blob2 = blob.clone();
             let res = tokio::task::spawn_blocking(move || {
                 store.unpack_blob(&dir, &blob2, &digest, &id, &|_| {})

@@ -146,7 +146,10 @@ mod tests {
             norm("index.docker.io/library/busybox"),
             "docker.io/library/busybox:latest"
         );
-        assert_eq!(norm("docker.io/busybox"), "docker.io/library/busybox:latest");
+        assert_eq!(
+            norm("docker.io/busybox"),
+            "docker.io/library/busybox:latest"
+        );
     }
 
     #[test]

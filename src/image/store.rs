@@ -205,7 +205,12 @@ impl ImageStore {
 
     pub(super) fn available(&self) -> u64 {
         nix::sys::statvfs::statvfs(&self.inner.root)
-            .map(|s| s.blocks_available() as u64 * s.fragment_size() as u64)
+            // The field types differ between libc targets.
+            .map(|s| {
+                #[allow(clippy::unnecessary_cast)]
+                let bytes = s.blocks_available() as u64 * s.fragment_size() as u64;
+                bytes
+            })
             .unwrap_or(u64::MAX)
     }
 
@@ -288,12 +293,26 @@ impl ImageStore {
 
     /// Moves staged layers into place and records the image, under the lock.
     pub(super) fn commit(&self, pending: Pending) -> Result<Image> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
+        let mut created = Vec::new();
+        let res = self.commit_locked(&pending, &mut created);
+        if res.is_err() {
+            // What this commit moved in goes again: no half-recorded image.
+            for path in created.iter().rev() {
+                let _ = fs::remove_dir_all(path).or_else(|_| fs::remove_file(path));
+            }
+        }
+        drop(lock);
+        res
+    }
+
+    fn commit_locked(&self, pending: &Pending, created: &mut Vec<PathBuf>) -> Result<Image> {
         let mut index = self.read_index()?;
         for (diff_id, (dir, size)) in &pending.staged {
             let target = self.layer_dir(diff_id);
             if !target.exists() {
                 fs::rename(dir, &target).map_err(io_err(&target))?;
+                created.push(target);
             }
             index.layers.insert(diff_id.clone(), *size);
         }
@@ -306,6 +325,7 @@ impl ImageStore {
             let rel = format!("blobs/sha256/{}", &digest["sha256:".len()..]);
             if !self.path(&rel).exists() {
                 self.write_atomic(&rel, data)?;
+                created.push(self.path(&rel));
             }
         }
         let config = parse_config(&pending.config)?;
@@ -315,7 +335,11 @@ impl ImageStore {
                 r.references.retain(|x| !pending.references.contains(x));
             }
         }
-        let record = match index.images.iter_mut().find(|r| r.digest == manifest_digest) {
+        let record = match index
+            .images
+            .iter_mut()
+            .find(|r| r.digest == manifest_digest)
+        {
             Some(r) => {
                 for x in &pending.references {
                     if !r.references.contains(x) {
@@ -341,7 +365,6 @@ impl ImageStore {
             message: e.to_string(),
         })?;
         self.write_atomic("index.json", &data)?;
-        drop(_lock);
         Ok(self.image(&record, &index.layers))
     }
 }

@@ -39,10 +39,18 @@ fn mirror_to(registry: &str, reg: &Registry) -> RegistriesConfig {
     .unwrap()
 }
 
-fn recorder() -> (Mutex<Vec<PullProgress>>, impl Fn(&Mutex<Vec<PullProgress>>, PullProgress)) {
-    (Mutex::new(Vec::new()), |m: &Mutex<Vec<PullProgress>>, p| {
-        m.lock().unwrap().push(p)
-    })
+/// Progress events of one pull.
+#[derive(Default)]
+struct Events(Mutex<Vec<PullProgress>>);
+
+impl Events {
+    fn record(&self, p: PullProgress) {
+        self.0.lock().unwrap().push(p);
+    }
+
+    fn take(self) -> Vec<PullProgress> {
+        self.0.into_inner().unwrap()
+    }
 }
 
 #[test]
@@ -59,7 +67,10 @@ fn imports_of_both_archive_kinds_share_layers() {
     let docker = store.import_archive(&img.docker_tar, &|_| {}).unwrap();
     assert_eq!(docker[0].references, [BUSYBOX_DOCKER_REF]);
     assert_ne!(docker[0].digest, oci[0].digest);
-    assert_eq!(docker[0].layers, oci[0].layers, "one copy of the shared layer");
+    assert_eq!(
+        docker[0].layers, oci[0].layers,
+        "one copy of the shared layer"
+    );
     assert_eq!(entries(&dir.path().join("layers")).len(), 1);
 
     let layer = &oci[0].layers[0];
@@ -131,28 +142,42 @@ async fn pull_through_plain_http_mirror() {
     let dir = tempfile::tempdir().unwrap();
     let store = ImageStore::open(dir.path()).unwrap();
     store.set_registries(mirror_to("docker.io", &reg));
-    let (events, record) = recorder();
+    let events = Events::default();
     let image = store
-        .pull("busybox", &[], &|p| record(&events, p))
+        .pull("busybox", &[], &|p| events.record(p))
         .await
         .unwrap();
     assert_eq!(image.digest, img.digest);
     assert_eq!(image.references, [BUSYBOX_REF]);
     assert!(image.layers[0].join("bin/busybox").is_file());
-    let events = events.into_inner().unwrap();
-    assert!(matches!(&events[0], PullProgress::Resolving { reference } if reference == BUSYBOX_REF));
+    let events = events.take();
+    assert!(
+        matches!(&events[0], PullProgress::Resolving { reference } if reference == BUSYBOX_REF)
+    );
     assert!(events.iter().any(
         |e| matches!(e, PullProgress::Layer { done, total, .. } if done == total && *total == img.layer_bytes)
     ));
-    assert!(matches!(events.last(), Some(PullProgress::Done { digest, .. }) if *digest == img.digest));
+    assert!(
+        matches!(events.last(), Some(PullProgress::Done { digest, .. }) if *digest == img.digest)
+    );
     assert_eq!(entries(&dir.path().join("tmp")), Vec::<String>::new());
 
     // Present now: resolvable locally, a second pull downloads no layer.
-    assert_eq!(store.resolve("busybox").unwrap().unwrap().digest, img.digest);
-    let (events, record) = recorder();
-    store.pull("busybox", &[], &|p| record(&events, p)).await.unwrap();
-    let events = events.into_inner().unwrap();
-    assert!(!events.iter().any(|e| matches!(e, PullProgress::Layer { .. })));
+    assert_eq!(
+        store.resolve("busybox").unwrap().unwrap().digest,
+        img.digest
+    );
+    let events = Events::default();
+    store
+        .pull("busybox", &[], &|p| events.record(p))
+        .await
+        .unwrap();
+    let events = events.take();
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, PullProgress::Layer { .. }))
+    );
 }
 
 #[tokio::test]
@@ -257,7 +282,9 @@ async fn pull_bigger_than_the_disk_is_no_space() {
         .await
         .unwrap_err();
     match &err {
-        PullError::NoSpace { need, available, .. } => assert!(need > available),
+        PullError::NoSpace {
+            need, available, ..
+        } => assert!(need > available),
         other => panic!("expected NoSpace, got {other:?}"),
     }
     assert_empty(&store);

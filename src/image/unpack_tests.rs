@@ -130,7 +130,10 @@ fn path_traversal_is_refused() {
 
 #[test]
 fn absolute_and_dotted_paths_stay_inside() {
-    assert_eq!(clean_path(b"/etc/./passwd"), Some(PathBuf::from("etc/passwd")));
+    assert_eq!(
+        clean_path(b"/etc/./passwd"),
+        Some(PathBuf::from("etc/passwd"))
+    );
     assert_eq!(clean_path(b"./"), Some(PathBuf::new()));
     assert_eq!(clean_path(b"a/../../b"), None);
 }

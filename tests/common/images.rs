@@ -76,7 +76,8 @@ pub fn busybox_layer() -> Vec<u8> {
     ];
     for (d, mode) in dirs {
         let mut h = header(tar::EntryType::Directory, mode, 0, 0);
-        b.append_data(&mut h, format!("{d}/"), std::io::empty()).unwrap();
+        b.append_data(&mut h, format!("{d}/"), std::io::empty())
+            .unwrap();
     }
     let mut h = header(tar::EntryType::Regular, 0o755, 0, bin.len() as u64);
     b.append_data(&mut h, "bin/busybox", &bin[..]).unwrap();
@@ -116,7 +117,12 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 
 /// Writes an OCI image layout with the given uncompressed layers
 /// (stored gzip'd) under `dir`; returns the manifest digest.
-pub fn write_layout(dir: &Path, reference: &str, layers: &[Vec<u8>], cmd: &[&str]) -> (String, u64) {
+pub fn write_layout(
+    dir: &Path,
+    reference: &str,
+    layers: &[Vec<u8>],
+    cmd: &[&str],
+) -> (String, u64) {
     let blobs = dir.join("blobs/sha256");
     fs::create_dir_all(&blobs).unwrap();
     let put = |data: &[u8]| {
@@ -237,7 +243,10 @@ fn build(name: &str, reference: &str, layers: &[Vec<u8>], cmd: &[&str]) -> Built
     }
     let index: serde_json::Value =
         serde_json::from_slice(&fs::read(dir.join("layout/index.json")).unwrap()).unwrap();
-    let digest = index["manifests"][0]["digest"].as_str().unwrap().to_string();
+    let digest = index["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let manifest: serde_json::Value = serde_json::from_slice(
         &fs::read(dir.join("layout/blobs/sha256").join(&digest[7..])).unwrap(),
     )
