@@ -227,6 +227,12 @@ impl ImageStore {
                 _ => {}
             }
         }
+        // The tar reader stops at the end marker, before any padding.
+        progress(PullProgress::Layer {
+            digest: label.to_string(),
+            done: size,
+            total: size,
+        });
         for (rel, src) in links {
             let (from, to) = (root.join(&src), root.join(&rel));
             if let Some(p) = to.parent() {
