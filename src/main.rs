@@ -10,6 +10,8 @@ mod cli;
 mod kubelet;
 #[allow(dead_code)] // Users arrive with the kubelet.
 mod net;
+#[allow(dead_code)] // The kubelet and the server call the rest.
+mod image;
 mod pki;
 mod registry;
 #[allow(dead_code)] // The kubelet drives the runtime.

@@ -1,5 +1,6 @@
 //! Command-line interface: one short file per subcommand.
 
+mod image;
 mod kubeconfig;
 mod server;
 mod shim;
@@ -21,6 +22,8 @@ enum Command {
     Server(Box<server::Args>),
     /// Print the admin kubeconfig of a server's data directory.
     Kubeconfig(kubeconfig::Args),
+    /// Import and list container images of a data directory.
+    Image(image::Args),
     /// Print the version of sovedge and of the Kubernetes API it serves.
     Version,
     /// Container shim of the embedded runtime (started by the runtime).
@@ -32,6 +35,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Server(args) => server::run(*args),
         Command::Kubeconfig(args) => kubeconfig::run(args),
+        Command::Image(args) => image::run(args),
         Command::Version => version::run(),
         Command::Shim(args) => shim::run(args),
     }

@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod hook;
+pub mod images;
 pub mod objects;
 
 use std::net::TcpListener;
