@@ -6,6 +6,8 @@ mod api;
 #[allow(dead_code)] // Users arrive with CRD validation rules and admission policies.
 mod cel;
 mod cli;
+#[allow(dead_code)] // Pod workers are wired into the server with the node side of the kubelet.
+mod kubelet;
 mod pki;
 mod registry;
 #[allow(dead_code)] // Users arrive with apply, CRDs and the OpenAPI documents.

@@ -1,0 +1,3 @@
+//! The node agent. So far: the pod workers.
+
+pub(crate) mod pods;
