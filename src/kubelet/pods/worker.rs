@@ -262,11 +262,14 @@ impl Worker {
         self.shared.events.forget(&self.uid);
     }
 
+    /// A finished pod, as this worker computed it or, after a restart, as
+    /// the store says: its containers are never started again.
     fn terminal(&self) -> bool {
-        self.last_status
-            .as_ref()
-            .and_then(|s| s.phase.as_deref())
-            .is_some_and(|p| p == "Succeeded" || p == "Failed")
+        let done = |s: &PodStatus| matches!(s.phase.as_deref(), Some("Succeeded" | "Failed"));
+        match &self.last_status {
+            Some(s) => done(s),
+            None => self.pod.status.as_ref().is_some_and(done),
+        }
     }
 
     /// One reconcile pass.
@@ -279,7 +282,9 @@ impl Worker {
         }
         if self.terminal() {
             self.kill_all(Duration::ZERO, false).await;
-            self.write_status().await;
+            if self.last_status.is_some() {
+                self.write_status().await;
+            }
             return Flow::Continue(None);
         }
         if let Some(deadline) = self

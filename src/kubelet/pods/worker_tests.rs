@@ -636,3 +636,17 @@ async fn termination_message_falls_back_to_logs_on_error() {
     assert_eq!(h.f.api.last().phase.as_deref(), Some("Failed"));
     h.task.abort();
 }
+
+#[tokio::test(start_paused = true)]
+async fn finished_pods_are_not_started_again() {
+    let mut p = pod(vec![], vec![container("app")], "Never");
+    p.status = Some(k8s_openapi::api::core::v1::PodStatus {
+        phase: Some("Succeeded".into()),
+        ..Default::default()
+    });
+    let h = start(Fakes::new(), p);
+    pass(5).await;
+    assert!(h.f.runtime.started().is_empty());
+    assert!(h.f.api.statuses.lock().unwrap().is_empty());
+    h.task.abort();
+}
