@@ -194,10 +194,10 @@ async fn http_get(
     } else {
         format!("/{path}")
     };
-    let mut req = http::Request::get(path)
-        .header(http::header::HOST, authority)
-        .header(http::header::USER_AGENT, "kube-probe/1.35")
-        .header(http::header::ACCEPT, "*/*");
+    let mut req = hyper::Request::get(path)
+        .header(hyper::header::HOST, authority)
+        .header(hyper::header::USER_AGENT, "kube-probe/1.35")
+        .header(hyper::header::ACCEPT, "*/*");
     for h in headers {
         req = req.header(h.name.as_str(), h.value.as_str());
     }
@@ -231,11 +231,11 @@ async fn grpc_check(stream: TcpStream, authority: &str, service: &str) -> Result
     frame.extend_from_slice(&(msg.len() as u32).to_be_bytes());
     frame.extend_from_slice(&msg);
     // HTTP/2 needs the scheme and authority pseudo-headers: an absolute URI.
-    let req = http::Request::post(format!("http://{authority}/grpc.health.v1.Health/Check"))
-        .version(http::Version::HTTP_2)
-        .header(http::header::CONTENT_TYPE, "application/grpc")
+    let req = hyper::Request::post(format!("http://{authority}/grpc.health.v1.Health/Check"))
+        .version(hyper::Version::HTTP_2)
+        .header(hyper::header::CONTENT_TYPE, "application/grpc")
         .header("te", "trailers")
-        .header(http::header::USER_AGENT, "kube-probe/1.35")
+        .header(hyper::header::USER_AGENT, "kube-probe/1.35")
         .body(Full::new(Bytes::from(frame)))
         .map_err(|e| e.to_string())?;
     let resp = send
