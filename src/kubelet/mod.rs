@@ -10,6 +10,7 @@ mod host;
 mod lease;
 mod node;
 mod placement;
+pub(crate) mod pods;
 pub(crate) mod streams;
 pub(crate) mod volumes;
 
