@@ -349,7 +349,7 @@ async fn oom_read_only_rootfs_and_devices() {
     // The device cgroup refuses a node the container was not given.
     let s = fx.spec(
         "nodev",
-        &["sh", "-c", "mknod /tmp/n c 1 3 && echo hi > /tmp/n"],
+        &["sh", "-c", "mknod /tmp/n c 1 1 && exec 3</tmp/n"],
     );
     let r = fx.run(&s).await;
     assert_ne!(r.exit_code, 0);
