@@ -10,9 +10,7 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot};
 
 use super::relay::{EXIT, RESIZE, STDERR, STDIN, STDIN_CLOSE, STDOUT, frame, next_frame};
-use super::{
-    BoxRead, BoxWrite, Error, ExitRx, Paths, ResizeTx, Result, RuntimeConfig, io_err,
-};
+use super::{BoxRead, BoxWrite, Error, ExitRx, Paths, ResizeTx, Result, RuntimeConfig, io_err};
 
 /// Streams of an exec'd process or an attached container. `exit` yields
 /// the exec exit code, or for attach the container's exit code.

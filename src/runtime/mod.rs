@@ -348,14 +348,13 @@ impl Runtime {
         let run_dir = self.cfg.run_dir.clone();
         let state_dir = self.cfg.state_dir.clone();
         let id = spec.id.clone();
-        let reply = tokio::task::spawn_blocking(move || {
-            shim::launch(&exe, &run_dir, &state_dir, &id)
-        })
-        .await
-        .map_err(|e| Error::Shim {
-            id: spec.id.clone(),
-            source: io::Error::other(e),
-        })??;
+        let reply =
+            tokio::task::spawn_blocking(move || shim::launch(&exe, &run_dir, &state_dir, &id))
+                .await
+                .map_err(|e| Error::Shim {
+                    id: spec.id.clone(),
+                    source: io::Error::other(e),
+                })??;
         match reply {
             shim::Reply::Started => Ok(()),
             shim::Reply::Failed(message) => Err(Error::StartFailed {
@@ -554,7 +553,13 @@ fn wait_gone(pid: i32, limit: Duration) {
 
 fn is_zombie(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+        .map(|s| {
+            s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
         .unwrap_or(true)
 }
 

@@ -8,11 +8,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use libcontainer::oci_spec::runtime::Spec;
 use libcontainer::workload::default::DefaultExecutor;
 use libcontainer::workload::{
     Executor, ExecutorError, ExecutorSetEnvsError, ExecutorValidationError,
 };
-use libcontainer::oci_spec::runtime::Spec;
 use seccompiler::{
     BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
     SeccompRule, TargetArch,
@@ -57,8 +57,7 @@ fn denied() -> Vec<(Option<&'static str>, Vec<i64>)> {
         SYS_swapon,
         SYS_swapoff,
     ];
-    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
-    let mut module = vec![SYS_init_module, SYS_finit_module, SYS_delete_module];
+    let module = vec![SYS_init_module, SYS_finit_module, SYS_delete_module];
     let time = vec![SYS_settimeofday, SYS_clock_settime, SYS_clock_adjtime];
     #[cfg(target_arch = "x86_64")]
     let rawio = vec![SYS_iopl, SYS_ioperm];
@@ -71,12 +70,8 @@ fn denied() -> Vec<(Option<&'static str>, Vec<i64>)> {
             SYS_ustat,
             SYS_sysfs,
             SYS__sysctl,
-            SYS_create_module,
-            SYS_get_kernel_syms,
-            SYS_query_module,
             SYS_nfsservctl,
         ]);
-        module.push(SYS_create_module);
     }
     vec![
         (None, always),

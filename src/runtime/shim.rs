@@ -11,15 +11,15 @@ use std::process::{Command, Stdio};
 
 use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::syscall::syscall::SyscallType;
-use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
 use nix::fcntl::OFlag;
+use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
 use nix::unistd::{ForkResult, Pid, fork, setsid};
 
 use super::relay::{self, CriLog, Relay};
 use super::seccomp::SeccompExecutor;
 use super::{
-    ContainerSpec, Error, ExitRecord, Paths, Result, StartRecord, cgroup, now_rfc3339,
-    read_json, rootfs, spec, write_atomic,
+    ContainerSpec, Error, ExitRecord, Paths, Result, StartRecord, cgroup, now_rfc3339, read_json,
+    rootfs, spec, write_atomic,
 };
 
 /// What a shim reported back to `Runtime::start`.
@@ -124,8 +124,13 @@ fn receive_pty(listener: &UnixListener) -> io::Result<OwnedFd> {
     let mut buf = [0u8; 4096];
     let mut iov = [io::IoSliceMut::new(&mut buf)];
     let mut space = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::empty())
-        .map_err(io::Error::from)?;
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .map_err(io::Error::from)?;
     for c in msg.cmsgs().map_err(io::Error::from)? {
         if let ControlMessageOwned::ScmRights(fds) = c
             && let Some(fd) = fds.first()
@@ -338,9 +343,8 @@ pub(crate) fn run_exec(args: ExecArgs) -> anyhow::Result<()> {
         .with_container_args(args.cmd.clone())
         .with_detach(true)
         .build();
-    let mut relay;
-    match built {
-        Ok(pid) => relay = Relay::new(Pid::from_raw(pid.as_raw())),
+    let mut relay = match built {
+        Ok(pid) => Relay::new(Pid::from_raw(pid.as_raw())),
         Err(e) => {
             let msg = describe(&e);
             let code = if msg.contains("not found") { 127 } else { 126 };
@@ -351,7 +355,7 @@ pub(crate) fn run_exec(args: ExecArgs) -> anyhow::Result<()> {
             relay.finish(code);
             return Ok(());
         }
-    }
+    };
     relay.client(client, args.stdin)?;
     if let Some(l) = console {
         let master = receive_pty(&l)?;

@@ -60,8 +60,11 @@ fn normalize_cap(c: &str) -> String {
     }
 }
 
+/// Every capability we hold ourselves: as upstream runtimes do, "all" is
+/// bounded by the runtime's own bounding set.
 fn all_caps() -> Vec<String> {
-    let mut all: Vec<String> = caps::all().into_iter().map(|c| c.to_string()).collect();
+    let held = caps::read(None, caps::CapSet::Bounding).unwrap_or_else(|_| caps::all());
+    let mut all: Vec<String> = held.into_iter().map(|c| c.to_string()).collect();
     all.sort();
     all
 }
@@ -205,22 +208,29 @@ fn default_mounts(spec: &ContainerSpec) -> Vec<Value> {
         json!(["nosuid", "noexec", "nodev", "ro"])
     };
     let mut m = vec![json!({"destination": "/proc", "type": "proc", "source": "proc"})];
-    if spec.privileged {
-        // All host devices, as upstream's privileged mode gives.
-        m.push(json!({"destination": "/dev", "type": "bind", "source": "/dev", "options": ["rbind", "rprivate"]}));
-    } else {
-        m.push(json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-            "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}));
-        m.push(json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts",
-            "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}));
-        m.push(json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
-            "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]}));
-        m.push(json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
-            "options": ["nosuid", "noexec", "nodev"]}));
-    }
+    // Privileged containers get the same /dev; the device cgroup lets
+    // them create and use any node.
+    m.push(
+        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+        "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
+    );
+    m.push(
+        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+        "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
+    );
+    m.push(
+        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+        "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]}),
+    );
+    m.push(
+        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+        "options": ["nosuid", "noexec", "nodev"]}),
+    );
     m.push(json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": sys_opts}));
-    m.push(json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-        "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}));
+    m.push(
+        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+        "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}),
+    );
     m
 }
 
@@ -283,9 +293,13 @@ fn devices(spec: &ContainerSpec) -> Result<(Vec<Value>, Vec<Value>), String> {
         } else {
             &d.permissions
         };
-        nodes.push(json!({"path": d.container_path, "type": kind, "major": major, "minor": minor,
-            "fileMode": md.mode() & 0o7777, "uid": md.uid(), "gid": md.gid()}));
-        rules.push(json!({"allow": true, "type": kind, "major": major, "minor": minor, "access": access}));
+        nodes.push(
+            json!({"path": d.container_path, "type": kind, "major": major, "minor": minor,
+            "fileMode": md.mode() & 0o7777, "uid": md.uid(), "gid": md.gid()}),
+        );
+        rules.push(
+            json!({"allow": true, "type": kind, "major": major, "minor": minor, "access": access}),
+        );
     }
     Ok((nodes, rules))
 }

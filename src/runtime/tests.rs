@@ -60,7 +60,11 @@ fn fixture() -> Option<Fixture> {
         "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/tmp:/bin/sh\n",
     )
     .unwrap();
-    std::fs::write(layer.join("etc/group"), "root:x:0:\napp:x:1000:\nvideo:x:44:app\n").unwrap();
+    std::fs::write(
+        layer.join("etc/group"),
+        "root:x:0:\napp:x:1000:\nvideo:x:44:app\n",
+    )
+    .unwrap();
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
     let parent = format!("sovedge-test-{}-{n}", std::process::id());
     let rt = Runtime::new(RuntimeConfig {
@@ -161,8 +165,11 @@ async fn exit_codes_logs_env_cwd_and_user() {
     assert_eq!(out[1].len(), 16 * 1024);
     assert!(out[2].ends_with("END"));
     let log = std::fs::read_to_string(fx.tmp.path().join("logs/c1.log")).unwrap();
-    assert!(log.lines().nth(1).is_some_and(|l| l.contains(" stdout P ")
-        || l.contains(" stderr F ")));
+    assert!(
+        log.lines()
+            .nth(1)
+            .is_some_and(|l| l.contains(" stdout P ") || l.contains(" stderr F "))
+    );
     assert_eq!(fx.log("c1", "stderr"), vec!["oops".to_string()]);
 
     let mut s = fx.spec("c2", &["sh", "-c", "echo $FOO; pwd; id -u; id -g; id -G"]);
@@ -171,7 +178,10 @@ async fn exit_codes_logs_env_cwd_and_user() {
     s.user.name = Some("app".into());
     let r = fx.run(&s).await;
     assert_eq!(r.exit_code, 0, "{:?}", fx.log("c2", "stderr"));
-    assert_eq!(fx.log("c2", "stdout"), ["bar", "/tmp", "1000", "1000", "1000 44"]);
+    assert_eq!(
+        fx.log("c2", "stdout"),
+        ["bar", "/tmp", "1000", "1000", "1000 44"]
+    );
 
     let err = fx.rt.start(&fx.spec("c3", &["/no/such/binary"])).await;
     match err {
@@ -186,7 +196,8 @@ async fn exit_codes_logs_env_cwd_and_user() {
 #[tokio::test]
 async fn exec_attach_stop_remove_and_recovery() {
     let Some(fx) = fixture() else { return };
-    let script = "trap 'echo term' TERM; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done";
+    let script =
+        "trap 'echo term' TERM; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done";
     let spec = fx.spec("long", &["sh", "-c", script]);
     fx.rt.start(&spec).await.unwrap();
     let ContainerState::Running { pid, .. } = fx.rt.state("long").unwrap() else {
@@ -207,7 +218,16 @@ async fn exec_attach_stop_remove_and_recovery() {
     // Exec with separate streams and an exit code.
     let io2 = fx
         .rt
-        .exec("long", vec!["sh".into(), "-c".into(), "echo out; echo err >&2; exit 7".into()], false, false)
+        .exec(
+            "long",
+            vec![
+                "sh".into(),
+                "-c".into(),
+                "echo out; echo err >&2; exit 7".into(),
+            ],
+            false,
+            false,
+        )
         .await
         .unwrap();
     let (o, e) = tokio::join!(read_all(io2.stdout), read_all(io2.stderr));
@@ -215,7 +235,11 @@ async fn exec_attach_stop_remove_and_recovery() {
     assert_eq!(io2.exit.await.unwrap(), 7);
 
     // Exec with stdin.
-    let mut io3 = fx.rt.exec("long", vec!["cat".into()], false, true).await.unwrap();
+    let mut io3 = fx
+        .rt
+        .exec("long", vec!["cat".into()], false, true)
+        .await
+        .unwrap();
     let mut w = io3.stdin.take().unwrap();
     w.write_all(b"abc").await.unwrap();
     w.shutdown().await.unwrap();
@@ -224,7 +248,11 @@ async fn exec_attach_stop_remove_and_recovery() {
     assert_eq!(io3.exit.await.unwrap(), 0);
 
     // Exec of a missing binary reports it and fails.
-    let io4 = fx.rt.exec("long", vec!["nope".into()], false, false).await.unwrap();
+    let io4 = fx
+        .rt
+        .exec("long", vec!["nope".into()], false, false)
+        .await
+        .unwrap();
     assert!(read_all(io4.stderr).await.contains("exec failed"));
     assert_ne!(io4.exit.await.unwrap(), 0);
 
@@ -233,7 +261,9 @@ async fn exec_attach_stop_remove_and_recovery() {
     let list = rt2.list().unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].labels["pod"], "p1");
-    assert!(matches!(rt2.state("long").unwrap(), ContainerState::Running { pid: p, .. } if p == pid));
+    assert!(
+        matches!(rt2.state("long").unwrap(), ContainerState::Running { pid: p, .. } if p == pid)
+    );
     assert!(rt2.stats("long").unwrap().memory_bytes > 0);
 
     // Stop: SIGTERM is trapped, so SIGKILL follows after the grace period.
@@ -279,7 +309,10 @@ async fn seccomp_runtime_default_blocks_and_privileged_allows() {
 #[tokio::test]
 async fn oom_read_only_rootfs_and_devices() {
     let Some(fx) = fixture() else { return };
-    let mut s = fx.spec("oom", &["sh", "-c", "a=xxxxxxxx; while true; do a=$a$a; done"]);
+    let mut s = fx.spec(
+        "oom",
+        &["sh", "-c", "a=xxxxxxxx; while true; do a=$a$a; done"],
+    );
     s.resources.memory_limit = Some(16 << 20);
     let r = fx.run(&s).await;
     assert!(r.oom_killed, "{r:?}");
@@ -289,13 +322,20 @@ async fn oom_read_only_rootfs_and_devices() {
     s.read_only_rootfs = true;
     let r = fx.run(&s).await;
     assert_ne!(r.exit_code, 0);
-    assert!(fx.log("ro", "stderr").join("").contains("Read-only file system"));
+    assert!(
+        fx.log("ro", "stderr")
+            .join("")
+            .contains("Read-only file system")
+    );
 
     let dev = fx.tmp.path().join("mydev");
     let rdev = libc::makedev(1, 3);
     let c = std::ffi::CString::new(dev.to_str().unwrap()).unwrap();
     // SAFETY: mknod with a valid C path; creates a /dev/null twin.
-    assert_eq!(unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, rdev) }, 0);
+    assert_eq!(
+        unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, rdev) },
+        0
+    );
     let mut s = fx.spec("dev", &["sh", "-c", "echo hi > /dev/mydev && echo ok"]);
     s.devices.push(DeviceSpec {
         host_path: dev.clone(),
@@ -307,7 +347,10 @@ async fn oom_read_only_rootfs_and_devices() {
     assert_eq!(fx.log("dev", "stdout"), ["ok"]);
 
     // The device cgroup refuses a node the container was not given.
-    let s = fx.spec("nodev", &["sh", "-c", "mknod /tmp/n c 1 3 && echo hi > /tmp/n"]);
+    let s = fx.spec(
+        "nodev",
+        &["sh", "-c", "mknod /tmp/n c 1 1 && exec 3</tmp/n"],
+    );
     let r = fx.run(&s).await;
     assert_ne!(r.exit_code, 0);
     fx.cleanup().await;
