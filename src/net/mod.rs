@@ -348,6 +348,7 @@ impl Inner {
         if host.master != Some(bridge.index) {
             nl.set_master(host.index, bridge.index).map_err(link_err)?;
         }
+        nl.set_hairpin(host.index).map_err(link_err)?;
         if !host.up {
             nl.set_up(host.index).map_err(link_err)?;
         }

@@ -268,7 +268,12 @@ async fn host_port_reaches_the_pod_and_is_withdrawn() {
         .await
         .unwrap();
     let ip = pod.ip.unwrap();
-    let (port, server) = echo_server(pod.net.as_ref().unwrap(), Ipv4Addr::UNSPECIFIED, 2);
+    let other = host
+        .net
+        .create_sandbox("pod-hp2", "hp2", false, false)
+        .await
+        .unwrap();
+    let (port, server) = echo_server(pod.net.as_ref().unwrap(), Ipv4Addr::UNSPECIFIED, 4);
     let host_port = {
         let probe = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         probe.local_addr().unwrap().port()
@@ -299,9 +304,23 @@ async fn host_port_reaches_the_pod_and_is_withdrawn() {
     })
     .await
     .unwrap();
+    // Pods reach a hostPort through the node address as well: another pod
+    // on the bridge, and the publishing pod itself (hairpin).
+    let from_other = spawn_in(other.net.as_ref().unwrap(), move || {
+        echo(&mut dial((gateway, host_port)), b"from a neighbour")
+    })
+    .join()
+    .unwrap();
+    let from_self = spawn_in(pod.net.as_ref().unwrap(), move || {
+        echo(&mut dial((gateway, host_port)), b"from itself")
+    })
+    .join()
+    .unwrap();
     server.join().unwrap();
     assert_eq!(replies.0, b"via localhost");
     assert_eq!(replies.1, b"via node ip");
+    assert_eq!(from_other, b"from a neighbour");
+    assert_eq!(from_self, b"from itself");
 
     host.net.set_host_ports("pod-hp", ip, &[]).await.unwrap();
     let err = TcpStream::connect((Ipv4Addr::LOCALHOST, host_port)).unwrap_err();
