@@ -332,10 +332,8 @@ async fn oom_read_only_rootfs_and_devices() {
     let rdev = libc::makedev(1, 3);
     let c = std::ffi::CString::new(dev.to_str().unwrap()).unwrap();
     // SAFETY: mknod with a valid C path; creates a /dev/null twin.
-    assert_eq!(
-        unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, rdev) },
-        0
-    );
+    let rc = unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, rdev) };
+    assert_eq!(rc, 0);
     let mut s = fx.spec("dev", &["sh", "-c", "echo hi > /dev/mydev && echo ok"]);
     s.devices.push(DeviceSpec {
         host_path: dev.clone(),
