@@ -6,12 +6,12 @@ mod api;
 #[allow(dead_code)] // Users arrive with CRD validation rules and admission policies.
 mod cel;
 mod cli;
+#[allow(dead_code)] // The kubelet and the server call the rest.
+mod image;
 #[allow(dead_code)] // The pod workers call into it as they arrive.
 mod kubelet;
 #[allow(dead_code)] // Users arrive with the kubelet.
 mod net;
-#[allow(dead_code)] // The kubelet and the server call the rest.
-mod image;
 mod pki;
 mod registry;
 #[allow(dead_code)] // The kubelet drives the runtime.

@@ -39,7 +39,7 @@ pub(crate) struct AppState {
     /// `host:port` clients reach this server at, for discovery.
     pub(crate) advertise: String,
     /// Logs, exec, attach and port-forward; `None` without a kubelet.
-    pub(crate) streams: Option<Arc<dyn crate::kubelet::streams::PodStreams>>,
+    pub(crate) streams: std::sync::OnceLock<Arc<dyn crate::kubelet::streams::PodStreams>>,
 }
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {

@@ -148,7 +148,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             signer,
             ready: AtomicBool::new(false),
             advertise,
-            streams: None,
+            streams: std::sync::OnceLock::new(),
         });
         let app = api::router(state.clone());
         let server = tokio::spawn(api::serve(listener, tls, app.clone()));
@@ -160,7 +160,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         registry.resume_collection();
         registry.spawn_event_expiry();
         let kubelet = match kubelet_config {
-            Some(cfg) => Some(Kubelet::start(cfg, app.clone()).await),
+            Some(cfg) => {
+                let service_ip = KUBERNETES_SERVICE_IP.parse().ok();
+                let kubelet = Kubelet::start(cfg, app.clone(), service_ip).await;
+                if let Some(streams) = kubelet.streams() {
+                    let _ = state.streams.set(streams);
+                }
+                Some(kubelet)
+            }
             None => None,
         };
         state.ready.store(true, Ordering::Release);

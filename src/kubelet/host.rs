@@ -186,7 +186,7 @@ pub(crate) fn default_route_interface(route_table: &str) -> Option<String> {
 
 /// First non-loopback IPv4 address of the default-route interface, else
 /// of any interface, else 127.0.0.1.
-fn internal_ip() -> Ipv4Addr {
+pub(crate) fn internal_ip() -> Ipv4Addr {
     let route = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
     let iface = default_route_interface(&route);
     let Ok(addrs) = nix::ifaddrs::getifaddrs() else {

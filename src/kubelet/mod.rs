@@ -3,6 +3,7 @@
 //! pod workers) runs the pods bound here. It talks to the API through an
 //! in-process client, as the node's own identity.
 
+mod backends;
 mod binder;
 pub(crate) mod client;
 pub(crate) mod config;
@@ -11,6 +12,7 @@ mod lease;
 mod node;
 mod placement;
 pub(crate) mod pods;
+mod stack;
 pub(crate) mod streams;
 pub(crate) mod volumes;
 
@@ -58,18 +60,26 @@ pub(crate) struct Kubelet {
     #[allow(dead_code)] // Fed by the pod workers' runtime checks.
     problems: watch::Sender<Option<String>>,
     tasks: Vec<JoinHandle<()>>,
+    /// Runtime, network, images and pod workers; `None` when the host
+    /// cannot run pods.
+    stack: Option<Arc<stack::Stack>>,
 }
 
 impl Kubelet {
     /// Registers the Node (waiting until the API accepts it), then starts
     /// the node status, Lease and binder tasks. `router` is the API the
     /// client talks to in-process.
-    pub(crate) async fn start(config: KubeletConfig, router: Router) -> Kubelet {
+    pub(crate) async fn start(
+        config: KubeletConfig,
+        router: Router,
+        service_ip: Option<std::net::IpAddr>,
+    ) -> Kubelet {
         let config = Arc::new(config);
         let client = client::in_process(router, client::node_identity(&config.node_name));
         let host: Arc<dyn host::Host> = Arc::new(host::LinuxHost {
             data_dir: config.data_dir.clone(),
         });
+        let runnable = host.runtime_problem().is_none();
         if let Some(problem) = host.runtime_problem() {
             tracing::warn!(node = %config.node_name, %problem, "pods cannot run on this node; it reports NotReady");
         }
@@ -87,12 +97,31 @@ impl Kubelet {
             tokio::spawn(lease::run(client.clone(), config.node_name.clone(), uid)),
             tokio::spawn(binder::run(client.clone(), config.node_name.clone())),
         ];
+        let mut stack = None;
+        if runnable {
+            match stack::start(&config, client.clone(), service_ip).await {
+                Ok(s) => stack = Some(Arc::new(s)),
+                Err(e) => {
+                    let problem = format!("{e:#}");
+                    tracing::error!(node = %config.node_name, %problem, "pods cannot run on this node");
+                    problems.send_replace(Some(problem));
+                }
+            }
+        }
         Kubelet {
             config,
             client,
             problems,
             tasks,
+            stack,
         }
+    }
+
+    /// Logs, exec, attach and port-forward of this node's pods.
+    pub(crate) fn streams(&self) -> Option<Arc<dyn streams::PodStreams>> {
+        self.stack
+            .clone()
+            .map(|s| Arc::new(stack::NodeStreams(s)) as Arc<dyn streams::PodStreams>)
     }
 
     pub(crate) fn node_name(&self) -> &str {

@@ -105,7 +105,7 @@ pub(crate) async fn serve(state: Arc<AppState>, target: Target, req: Request) ->
     }
     let pod = state.registry.get(target.def, Some(ns), name)?;
     let params = Params::parse(req.uri().query());
-    let Some(streams) = state.streams.clone() else {
+    let Some(streams) = state.streams.get().cloned() else {
         return Err(ApiError::new(
             503,
             "ServiceUnavailable",

@@ -313,7 +313,9 @@ impl Fixture {
             signer: Signer::load_or_create(dir.path()).unwrap(),
             ready: AtomicBool::new(true),
             advertise: format!("127.0.0.1:{port}"),
-            streams: Some(Arc::new(FakeHandle(fake.clone()))),
+            streams: std::sync::OnceLock::from(
+                Arc::new(FakeHandle(fake.clone())) as Arc<dyn crate::kubelet::streams::PodStreams>
+            ),
         });
         let tls = tls_config(&pki).unwrap();
         let server = tokio::spawn(serve(listener, tls, router(state)));
