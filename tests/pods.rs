@@ -3,105 +3,10 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::images::{self, Registry};
-use common::{Server, json};
-
-/// A kubelet-enabled server that pulls from a plain-HTTP registry on
-/// loopback holding `busybox:1`.
-struct Site {
-    server: Server,
-    registry: Registry,
-}
-
-fn is_root() -> bool {
-    nix_uid() == 0
-}
-
-fn nix_uid() -> u32 {
-    let out = Command::new("id").arg("-u").output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(1)
-}
-
-fn site() -> Option<Site> {
-    if !is_root() {
-        eprintln!("skipping: running pods needs root (CI runs this as root)");
-        return None;
-    }
-    let registry = Registry::start();
-    registry.push(images::busybox(), "busybox:1");
-    let dir = tempfile::tempdir().unwrap().keep();
-    let cfg = dir.join("registries.yaml");
-    let host = registry.host();
-    std::fs::write(
-        &cfg,
-        format!("mirrors:\n  \"{host}\":\n    endpoint:\n      - \"http://{host}\"\n"),
-    )
-    .unwrap();
-    let server = Server::start_kubelet_with(&["--registries-config", cfg.to_str().unwrap()]);
-    Some(Site { server, registry })
-}
-
-impl Site {
-    fn image(&self) -> String {
-        format!("{}/busybox:1", self.registry.host())
-    }
-
-    /// Polls `jsonpath` of pod `name` until it prints `want`.
-    fn wait(&self, ns: &str, name: &str, jsonpath: &str, want: &str) {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let out = self.server.kubectl(
-                "1.33",
-                &[
-                    "-n",
-                    ns,
-                    "get",
-                    "pod",
-                    name,
-                    "-o",
-                    &format!("jsonpath={jsonpath}"),
-                ],
-            );
-            let got = String::from_utf8_lossy(&out.stdout).to_string();
-            if got == want {
-                return;
-            }
-            if Instant::now() > deadline {
-                let pod = self
-                    .server
-                    .kubectl("1.33", &["-n", ns, "get", "pod", name, "-o", "yaml"]);
-                let events = self.server.kubectl("1.33", &["-n", ns, "get", "events"]);
-                panic!(
-                    "pod {ns}/{name}: {jsonpath} is {got:?}, want {want:?}\n{}\n{}\nserver log:\n{}",
-                    String::from_utf8_lossy(&pod.stdout),
-                    String::from_utf8_lossy(&events.stdout),
-                    tail(&self.server.log())
-                );
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-    }
-
-    fn apply(&self, ns: &str, manifest: &str) {
-        self.server
-            .ok_stdin("1.33", &["-n", ns, "apply", "-f", "-"], manifest);
-    }
-}
-
-fn tail(s: &str) -> &str {
-    let mut start = s.len().saturating_sub(6000);
-    while !s.is_char_boundary(start) {
-        start += 1;
-    }
-    &s[start..]
-}
+use common::json;
+use common::site::site;
 
 #[test]
 fn run_logs_exec_and_cp() {
@@ -194,5 +99,120 @@ fn run_logs_exec_and_cp() {
         let out = s.kubectl(v, &["-n", &ns, "get", "pod", "web"]);
         assert!(!out.status.success());
     }
-    let _ = Path::new("/");
+}
+
+#[test]
+fn image_errors_air_gap_and_seccomp() {
+    let Some(site) = site() else { return };
+    let s = &site.server;
+    let ns = s.namespace("1.33", "img");
+    let host = site.registry.host();
+    let pod = |name: &str, image: &str, extra: &str, cmd: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  restartPolicy: Never\n  containers:\n  - name: app\n    image: {image}\n    command: [sh, -c, '{cmd}']\n{extra}"
+        )
+    };
+    // A missing image and a wrong digest: clear reasons, the pod waits.
+    site.apply(
+        &ns,
+        &pod("missing", &format!("{host}/nothing:here"), "", "true"),
+    );
+    site.apply(
+        &ns,
+        &pod(
+            "digest",
+            &format!("{host}/busybox@sha256:{}", "0".repeat(64)),
+            "",
+            "true",
+        ),
+    );
+    site.wait_until(
+        &ns,
+        "missing",
+        "{.status.containerStatuses[0].state.waiting.reason}",
+        |r| r == "ErrImagePull" || r == "ImagePullBackOff",
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let failed = s.ok(
+            "1.33",
+            &[
+                "-n",
+                &ns,
+                "get",
+                "events",
+                "--field-selector",
+                "involvedObject.name=missing,reason=Failed",
+                "-o",
+                "jsonpath={.items[*].message}",
+            ],
+        );
+        if failed.contains("nothing:here") && failed.contains("not found") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no Failed event naming the missing image: {failed:?}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    site.wait_until(
+        &ns,
+        "digest",
+        "{.status.containerStatuses[0].state.waiting.reason}",
+        |r| r == "ErrImagePull" || r == "ImagePullBackOff",
+    );
+
+    // Air gap: an archive imported with the CLI while the server runs is
+    // usable at once, with no registry involved.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sovedge"))
+        .args(["image", "import", "--data-dir"])
+        .arg(s.data_dir())
+        .arg(&common::images::busybox().docker_tar)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let local = common::images::BUSYBOX_DOCKER_REF;
+    site.apply(
+        &ns,
+        &pod(
+            "airgap",
+            local,
+            "    imagePullPolicy: Never\n",
+            "echo offline",
+        ),
+    );
+    site.wait(&ns, "airgap", "{.status.phase}", "Succeeded");
+    assert_eq!(s.ok("1.33", &["-n", &ns, "logs", "airgap"]), "offline\n");
+
+    // The default seccomp profile blocks what it should; Unconfined does not.
+    let image = site.image();
+    site.apply(
+        &ns,
+        &pod(
+            "confined",
+            &image,
+            "",
+            "unshare -U true && echo allowed || echo blocked",
+        ),
+    );
+    site.apply(
+        &ns,
+        &pod(
+            "unconfined",
+            &image,
+            "    securityContext:\n      seccompProfile:\n        type: Unconfined\n",
+            "unshare -U true && echo allowed || echo blocked",
+        ),
+    );
+    site.wait(&ns, "confined", "{.status.phase}", "Succeeded");
+    site.wait(&ns, "unconfined", "{.status.phase}", "Succeeded");
+    assert_eq!(
+        s.ok("1.33", &["-n", &ns, "logs", "confined"]),
+        "unshare: unshare(0x10000000): Operation not permitted\nblocked\n"
+    );
+    assert_eq!(
+        s.ok("1.33", &["-n", &ns, "logs", "unconfined"]),
+        "allowed\n"
+    );
 }

@@ -85,6 +85,12 @@ pub(crate) fn pod_template_paths(def: &ResourceDef) -> Option<&'static [&'static
 /// and its template carries the uid and job-name labels, in both the
 /// current and the legacy spellings.
 pub(crate) fn prepare_for_create(def: &ResourceDef, obj: &mut Value) {
+    if (def.group, def.kind) == ("", "Pod") {
+        if let Some(root) = obj.as_object_mut() {
+            pod::service_account(root);
+        }
+        return;
+    }
     if (def.group, def.kind) != ("batch", "Job") {
         return;
     }

@@ -1,4 +1,5 @@
-//! Publishes the cluster CA as the `kube-root-ca.crt` ConfigMap in every
+//! Keeps the `default` ServiceAccount and the cluster CA as the
+//! `kube-root-ca.crt` ConfigMap in every
 //! namespace, so pods (projected service account volumes) can verify the
 //! API server. A level-triggered loop: every namespace at start, then each
 //! namespace whose object or ConfigMap changes.
@@ -32,6 +33,10 @@ fn namespace_of_key(k: &str) -> Option<&str> {
     if let Some(ns) = k.strip_prefix("/namespaces//") {
         return Some(ns);
     }
+    if let Some(rest) = k.strip_prefix("/serviceaccounts/") {
+        let (ns, name) = rest.split_once('/')?;
+        return (name == "default").then_some(ns);
+    }
     let rest = k.strip_prefix("/configmaps/")?;
     let (ns, name) = rest.split_once('/')?;
     (name == ROOT_CA_CONFIGMAP).then_some(ns)
@@ -50,8 +55,27 @@ impl Registry {
             Some(n) if !meta::is_deleting(&n) => {}
             _ => return Ok(()),
         }
-        let want = desired(ns, ca_pem);
         let opts = WriteOpts::default();
+        // Every namespace has a `default` service account, as upstream's
+        // service account controller keeps it; pods run as it by default.
+        if let Some(accounts) = find("", "v1", "serviceaccounts")
+            && self
+                .store
+                .get(&key(accounts, Some(ns), "default"))
+                .is_none()
+        {
+            let sa = json!({
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": { "name": "default", "namespace": ns }
+            });
+            match self.create(accounts, Some(ns), sa, &opts).await {
+                Ok(_) => {}
+                Err(e) if e.code == 409 || e.code == 403 => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let want = desired(ns, ca_pem);
         match self
             .store
             .get(&key(configmaps, Some(ns), ROOT_CA_CONFIGMAP))

@@ -5,6 +5,7 @@
 pub mod hook;
 pub mod images;
 pub mod objects;
+pub mod site;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

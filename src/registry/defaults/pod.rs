@@ -298,6 +298,77 @@ pub(super) fn quantity_of(v: &Value) -> Option<i128> {
     }
 }
 
+/// Where containers find their service account credentials.
+const SA_MOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// What upstream's ServiceAccount admission does to a new pod: the
+/// `default` service account when none is named, and (unless
+/// `automountServiceAccountToken: false`) a `kube-api-access-*` projected
+/// volume with a bound token, the cluster CA and the namespace, mounted
+/// read-only into every container.
+pub(super) fn service_account(root: &mut Map<String, Value>) {
+    let spec = spec(root);
+    let name = spec
+        .get("serviceAccountName")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .or_else(|| spec.get("serviceAccount").and_then(Value::as_str))
+        .filter(|s| !s.is_empty())
+        .unwrap_or("default")
+        .to_string();
+    spec.insert("serviceAccountName".into(), json!(name));
+    spec.insert("serviceAccount".into(), json!(name));
+    if spec.get("automountServiceAccountToken") == Some(&json!(false)) {
+        return;
+    }
+    let mounted = |c: &Map<String, Value>| {
+        c.get("volumeMounts")
+            .and_then(Value::as_array)
+            .is_some_and(|m| {
+                m.iter()
+                    .any(|m| m.get("mountPath") == Some(&json!(SA_MOUNT)))
+            })
+    };
+    let suffix: String = uuid::Uuid::new_v4()
+        .simple()
+        .to_string()
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        .take(5)
+        .collect();
+    let volume = format!("kube-api-access-{suffix}");
+    let mut used = false;
+    for key in ["initContainers", "containers"] {
+        for c in list_mut(spec, key) {
+            if mounted(c) {
+                continue;
+            }
+            let mounts = c.entry("volumeMounts").or_insert_with(|| json!([]));
+            if let Some(m) = mounts.as_array_mut() {
+                m.push(json!({"name": volume, "readOnly": true, "mountPath": SA_MOUNT}));
+                used = true;
+            }
+        }
+    }
+    if !used {
+        return;
+    }
+    let volumes = spec.entry("volumes").or_insert_with(|| json!([]));
+    if let Some(v) = volumes.as_array_mut() {
+        v.push(json!({
+            "name": volume,
+            "projected": {
+                "defaultMode": 420,
+                "sources": [
+                    {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                    {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                    {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}
+                ]
+            }
+        }));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::defaulted;
