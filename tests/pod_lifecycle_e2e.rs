@@ -327,4 +327,25 @@ spec:
         ],
     );
     assert!(!out.status.success(), "read-only hostPath was writable");
+    // A configMap update reaches the running container.
+    s.ok(
+        "1.33",
+        &[
+            "-n",
+            &ns,
+            "patch",
+            "configmap",
+            "cfg",
+            "-p",
+            r#"{"data":{"greeting":"updated"}}"#,
+        ],
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(150);
+    while site.exec(&ns, "vols", &["cat", "/etc/cfg/greeting"]) != "updated" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "configMap update never arrived"
+        );
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
 }

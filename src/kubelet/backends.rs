@@ -403,6 +403,16 @@ impl VolumeBackend for VolumeAdapter {
         })
     }
 
+    fn refresh<'a>(&'a self, pod: &'a Pod, pod_dir: &'a Path) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async move {
+            self.volumes
+                .refresh(pod, pod_dir)
+                .await
+                .map(|_| ())
+                .map_err(|e| BackendError::new(e.event_message()))
+        })
+    }
+
     fn cleanup<'a>(
         &'a self,
         _pod_uid: &'a str,

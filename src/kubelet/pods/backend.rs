@@ -306,6 +306,15 @@ pub(crate) trait VolumeBackend: Send + Sync {
         pod: &'a Pod,
         container: &'a k8s_openapi::api::core::v1::Container,
     ) -> BoxFuture<'a, BackendResult<Vec<String>>>;
+    /// Rewrites volume content whose source changed (ConfigMap and Secret
+    /// updates, service account tokens near expiry).
+    fn refresh<'a>(
+        &'a self,
+        _pod: &'a Pod,
+        _pod_dir: &'a Path,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async { Ok(()) })
+    }
     fn cleanup<'a>(
         &'a self,
         pod_uid: &'a str,

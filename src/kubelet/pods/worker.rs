@@ -55,6 +55,9 @@ pub(crate) enum Flow {
     Done,
 }
 
+/// How often volume content is compared with its sources.
+const VOLUME_REFRESH: Duration = Duration::from_secs(60);
+
 pub(crate) struct Worker {
     pub(crate) shared: Arc<Shared>,
     pub(crate) pod: Pod,
@@ -64,6 +67,8 @@ pub(crate) struct Worker {
     pub(crate) sandbox: Option<Sandbox>,
     pub(crate) volumes: Option<Vec<PreparedVolume>>,
     pub(crate) volume_retry: Option<Instant>,
+    /// When volume content is next compared with its sources.
+    pub(crate) volume_refresh: Option<Instant>,
     pub(crate) init: Vec<ContainerRecord>,
     pub(crate) app: Vec<ContainerRecord>,
     pub(crate) images: HashMap<String, Image>,
@@ -146,6 +151,7 @@ impl Worker {
             sandbox: None,
             volumes: None,
             volume_retry: None,
+            volume_refresh: None,
             init,
             app,
             images: HashMap::new(),
@@ -231,6 +237,33 @@ impl Worker {
             None => spec,
         };
         Duration::from_secs(secs.max(0) as u64)
+    }
+
+    /// Brings ConfigMap, Secret and token content of the pod's volumes up
+    /// to date once a minute, as upstream's kubelet sync does.
+    async fn refresh_volumes(&mut self) {
+        let now = Instant::now();
+        match self.volume_refresh {
+            Some(at) if now < at => {
+                self.schedule(at);
+                return;
+            }
+            Some(_) => {
+                if let Err(e) = self
+                    .shared
+                    .backends
+                    .volumes
+                    .refresh(&self.pod, &self.pod_dir)
+                    .await
+                {
+                    tracing::warn!(pod = %self.uid, error = %e, "volume refresh failed");
+                }
+            }
+            None => {}
+        }
+        let next = now + VOLUME_REFRESH;
+        self.volume_refresh = Some(next);
+        self.schedule(next);
     }
 
     /// Runs until the pod is gone.
@@ -494,6 +527,9 @@ impl Worker {
                     return false;
                 }
             }
+        }
+        if self.volumes.is_some() {
+            self.refresh_volumes().await;
         }
         if self.volumes.is_none() {
             if self.volume_retry.is_some_and(|t| Instant::now() < t) {
