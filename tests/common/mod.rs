@@ -92,7 +92,7 @@ impl NodeSlot {
         };
         quiet("ip", &["link", "delete", &self.bridge]);
         for family in ["ip", "inet"] {
-            quiet("nft", &["delete", "table", family, &self.bridge]);
+            quiet("nft", &["delete", "table", family, &format!("sovedge_{}", self.bridge)]);
         }
         if let Ok(roots) = std::fs::read_dir("/sys/fs/cgroup") {
             let mut dirs = vec![PathBuf::from("/sys/fs/cgroup").join(&self.cgroup_parent)];
@@ -101,6 +101,63 @@ impl NodeSlot {
                 remove_cgroup(&d);
             }
         }
+    }
+}
+
+/// What a kubelet server leaves running on purpose (pods outlive the
+/// server process): kills the shims of `data_dir` and every process in the
+/// pod cgroups under `cgroup_parent`, then detaches the mounts under
+/// `data_dir` (overlay roots, tmpfs volumes, pinned namespaces).
+fn stop_pods(data_dir: &Path, cgroup_parent: &str) {
+    let marker = data_dir.to_string_lossy().to_string();
+    let mut pids: Vec<i32> = Vec::new();
+    if let Ok(procs) = std::fs::read_dir("/proc") {
+        for p in procs.flatten() {
+            let Ok(pid) = p.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let cmdline = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            if cmdline.contains("shim") && cmdline.contains(&marker) {
+                pids.push(pid);
+            }
+        }
+    }
+    fn cgroup_procs(dir: &Path, out: &mut Vec<i32>) {
+        if let Ok(text) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+            out.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+        }
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    cgroup_procs(&e.path(), out);
+                }
+            }
+        }
+    }
+    if let Ok(roots) = std::fs::read_dir("/sys/fs/cgroup") {
+        cgroup_procs(&PathBuf::from("/sys/fs/cgroup").join(cgroup_parent), &mut pids);
+        for r in roots.flatten() {
+            cgroup_procs(&r.path().join(cgroup_parent), &mut pids);
+        }
+    }
+    for pid in pids {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut points: Vec<String> = mounts
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|m| m.starts_with(&marker))
+        .map(String::from)
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for m in points {
+        let _ = Command::new("umount")
+            .args(["-l", &m])
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
@@ -352,6 +409,7 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
         if let Some(slot) = &self.slot {
+            stop_pods(self.dir.path(), &slot.cgroup_parent);
             slot.clean_host();
         }
     }
