@@ -216,3 +216,33 @@ fn image_errors_air_gap_and_seccomp() {
         "allowed\n"
     );
 }
+
+#[test]
+fn host_device_through_the_device_cgroup() {
+    let Some(site) = site() else { return };
+    let s = &site.server;
+    let ns = s.namespace("1.33", "dev");
+    // A character device outside the default allow list (the kernel log,
+    // 1:11), as a serial port or camera would be on a real box.
+    let dir = tempfile::tempdir().unwrap();
+    let dev = dir.path().join("kmsg0");
+    let made = std::process::Command::new("mknod")
+        .arg(&dev)
+        .args(["c", "1", "11"])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let image = site.image();
+    site.apply(&ns, &format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: dev\nspec:\n  restartPolicy: Never\n  containers:\n  - name: app\n    image: {image}\n    command: [sh, -c, 'echo \"<6>sovedge device test\" > /dev/kmsg0 && echo granted']\n    volumeMounts:\n    - {{name: dev, mountPath: /dev/kmsg0}}\n  volumes:\n  - name: dev\n    hostPath:\n      path: {}\n      type: CharDevice\n", dev.display()));
+    // Without the volume the same device stays closed, even where the
+    // container may create the node.
+    site.apply(&ns, &format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: nodev\nspec:\n  restartPolicy: Never\n  containers:\n  - name: app\n    image: {image}\n    command: [sh, -c, 'mknod /tmp/k c 1 11 && echo x > /tmp/k && echo leaked || echo refused']\n"));
+    site.wait(&ns, "dev", "{.status.phase}", "Succeeded");
+    assert_eq!(s.ok("1.33", &["-n", &ns, "logs", "dev"]), "granted\n");
+    site.wait(&ns, "nodev", "{.status.phase}", "Succeeded");
+    let logs = s.ok("1.33", &["-n", &ns, "logs", "nodev"]);
+    assert_eq!(
+        logs,
+        "sh: can't create /tmp/k: Operation not permitted\nrefused\n"
+    );
+}

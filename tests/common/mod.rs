@@ -92,7 +92,15 @@ impl NodeSlot {
         };
         quiet("ip", &["link", "delete", &self.bridge]);
         for family in ["ip", "inet"] {
-            quiet("nft", &["delete", "table", family, &format!("sovedge_{}", self.bridge)]);
+            quiet(
+                "nft",
+                &[
+                    "delete",
+                    "table",
+                    family,
+                    &format!("sovedge_{}", self.bridge),
+                ],
+            );
         }
         if let Ok(roots) = std::fs::read_dir("/sys/fs/cgroup") {
             let mut dirs = vec![PathBuf::from("/sys/fs/cgroup").join(&self.cgroup_parent)];
@@ -136,7 +144,10 @@ fn stop_pods(data_dir: &Path, cgroup_parent: &str) {
         }
     }
     if let Ok(roots) = std::fs::read_dir("/sys/fs/cgroup") {
-        cgroup_procs(&PathBuf::from("/sys/fs/cgroup").join(cgroup_parent), &mut pids);
+        cgroup_procs(
+            &PathBuf::from("/sys/fs/cgroup").join(cgroup_parent),
+            &mut pids,
+        );
         for r in roots.flatten() {
             cgroup_procs(&r.path().join(cgroup_parent), &mut pids);
         }

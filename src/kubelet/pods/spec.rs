@@ -249,6 +249,10 @@ pub(crate) fn build(input: &SpecInput<'_>) -> ContainerSpec {
                 }
                 .into(),
             });
+            // The runtime creates the node itself; a bind mount on top of
+            // it would collide.
+            own_destinations.push(PathBuf::from(&m.mount_path));
+            continue;
         }
         own_destinations.push(PathBuf::from(&m.mount_path));
         mounts.push(MountSpec {

@@ -191,7 +191,6 @@ fn mounts_devices_and_pod_files() {
     assert_eq!(
         dests,
         [
-            "/dev/ttyUSB0",
             "/etc/hosts",
             "/etc/hostname",
             "/etc/resolv.conf",
@@ -199,7 +198,7 @@ fn mounts_devices_and_pod_files() {
         ]
     );
     assert!(matches!(
-        &s.mounts[1].kind,
+        &s.mounts[0].kind,
         MountKind::Bind { source, .. } if source == Path::new("/data/pods/u1/etc/hosts")
     ));
 }
