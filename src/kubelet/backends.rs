@@ -18,7 +18,7 @@ use super::pods::backend::{
 };
 use super::volumes::{ServiceEnv, Volumes};
 use crate::image::{self, ImageStore, PullProgress};
-use crate::net::{self, Network};
+use crate::net::Network;
 use crate::runtime::{self as rt, Runtime};
 
 fn err(e: impl std::fmt::Display) -> BackendError {
@@ -26,89 +26,6 @@ fn err(e: impl std::fmt::Display) -> BackendError {
 }
 
 pub(crate) struct RuntimeAdapter(pub(crate) Runtime);
-
-fn user(u: &b::UserSpec) -> rt::UserSpec {
-    rt::UserSpec {
-        uid: u.uid,
-        gid: u.gid,
-        name: u.name.clone(),
-        supplementary: u.supplementary.clone(),
-    }
-}
-
-fn mount(m: &b::MountSpec) -> rt::MountSpec {
-    let kind = match &m.kind {
-        b::MountKind::Bind {
-            source,
-            readonly,
-            propagation,
-        } => rt::MountKind::Bind {
-            source: source.clone(),
-            readonly: *readonly,
-            propagation: match propagation {
-                b::Propagation::Private => rt::Propagation::Private,
-                b::Propagation::HostToContainer => rt::Propagation::HostToContainer,
-                b::Propagation::Bidirectional => rt::Propagation::Bidirectional,
-            },
-        },
-        b::MountKind::Tmpfs { size } => rt::MountKind::Tmpfs { size: *size },
-    };
-    rt::MountSpec {
-        destination: m.destination.clone(),
-        kind,
-    }
-}
-
-/// The worker's container description in the runtime's terms.
-pub(crate) fn container_spec(s: &b::ContainerSpec, stop_signal: Option<i32>) -> rt::ContainerSpec {
-    rt::ContainerSpec {
-        id: s.id.clone(),
-        labels: s.labels.clone(),
-        layers: s.layers.clone(),
-        args: s.args.clone(),
-        env: s.env.clone(),
-        cwd: s.cwd.clone(),
-        user: user(&s.user),
-        hostname: s.hostname.clone(),
-        mounts: s.mounts.iter().map(mount).collect(),
-        devices: s
-            .devices
-            .iter()
-            .map(|d| rt::DeviceSpec {
-                host_path: d.host_path.clone(),
-                container_path: d.container_path.clone(),
-                permissions: d.permissions.clone(),
-            })
-            .collect(),
-        privileged: s.privileged,
-        cap_add: s.cap_add.clone(),
-        cap_drop: s.cap_drop.clone(),
-        no_new_privs: s.no_new_privs,
-        seccomp: match s.seccomp {
-            b::Seccomp::RuntimeDefault => rt::Seccomp::RuntimeDefault,
-            b::Seccomp::Unconfined => rt::Seccomp::Unconfined,
-        },
-        read_only_rootfs: s.read_only_rootfs,
-        resources: rt::Resources {
-            cpu_shares: s.resources.cpu_shares,
-            cpu_quota_us: s.resources.cpu_quota_us,
-            cpu_period_us: s.resources.cpu_period_us,
-            memory_limit: s.resources.memory_limit,
-        },
-        namespaces: rt::Namespaces {
-            net: s.namespaces.net.clone(),
-            ipc: s.namespaces.ipc.clone(),
-            uts: s.namespaces.uts.clone(),
-            host_pid: s.namespaces.host_pid,
-        },
-        cgroup_path: s.cgroup_path.clone(),
-        stdin: s.stdin,
-        stdin_once: s.stdin_once,
-        tty: s.tty,
-        log_path: s.log_path.clone(),
-        stop_signal,
-    }
-}
 
 fn timestamp(s: Option<&str>) -> jiff::Timestamp {
     s.and_then(|s| s.parse().ok())
@@ -135,10 +52,7 @@ fn state(s: rt::ContainerState) -> b::ContainerState {
 
 impl RuntimeBackend for RuntimeAdapter {
     fn start<'a>(&'a self, spec: &'a b::ContainerSpec) -> BoxFuture<'a, BackendResult<()>> {
-        Box::pin(async move {
-            let spec = container_spec(spec, None);
-            self.0.start(&spec).await.map_err(err)
-        })
+        Box::pin(async move { self.0.start(spec).await.map_err(err) })
     }
 
     fn state(&self, id: &str) -> BackendResult<b::ContainerState> {
@@ -154,16 +68,7 @@ impl RuntimeBackend for RuntimeAdapter {
     }
 
     fn list(&self) -> BackendResult<Vec<b::ContainerInfo>> {
-        Ok(self
-            .0
-            .list()
-            .map_err(err)?
-            .into_iter()
-            .map(|c| b::ContainerInfo {
-                id: c.id,
-                labels: c.labels,
-            })
-            .collect())
+        self.0.list().map_err(err)
     }
 
     fn exec_sync<'a>(
@@ -213,17 +118,10 @@ impl NetBackend for NetAdapter {
         host_ipc: bool,
     ) -> BoxFuture<'a, BackendResult<b::Sandbox>> {
         Box::pin(async move {
-            let s = self
-                .0
+            self.0
                 .create_sandbox(pod_uid, hostname, host_network, host_ipc)
                 .await
-                .map_err(err)?;
-            Ok(b::Sandbox {
-                net: s.net,
-                ipc: s.ipc,
-                uts: s.uts,
-                ip: s.ip,
-            })
+                .map_err(err)
         })
     }
 
@@ -237,24 +135,7 @@ impl NetBackend for NetAdapter {
         ip: Ipv4Addr,
         ports: &'a [b::HostPort],
     ) -> BoxFuture<'a, BackendResult<()>> {
-        Box::pin(async move {
-            let ports: Vec<net::HostPort> = ports
-                .iter()
-                .map(|p| net::HostPort {
-                    protocol: match p.protocol {
-                        b::Protocol::Tcp => net::Protocol::Tcp,
-                        b::Protocol::Udp => net::Protocol::Udp,
-                    },
-                    host_port: p.host_port,
-                    container_port: p.container_port,
-                    host_ip: p.host_ip,
-                })
-                .collect();
-            self.0
-                .set_host_ports(pod_uid, ip, &ports)
-                .await
-                .map_err(err)
-        })
+        Box::pin(async move { self.0.set_host_ports(pod_uid, ip, ports).await.map_err(err) })
     }
 
     fn sandboxes(&self) -> BackendResult<Vec<String>> {
@@ -272,26 +153,9 @@ impl NetBackend for NetAdapter {
 
 pub(crate) struct ImageAdapter(pub(crate) ImageStore);
 
-fn image(i: image::Image) -> b::Image {
-    b::Image {
-        references: i.references,
-        digest: i.digest,
-        config: b::ImageConfig {
-            env: i.config.env,
-            entrypoint: i.config.entrypoint,
-            cmd: i.config.cmd,
-            working_dir: i.config.working_dir,
-            user: i.config.user,
-            exposed_ports: i.config.exposed_ports,
-        },
-        layers: i.layers,
-        size: i.size,
-    }
-}
-
 impl ImageBackend for ImageAdapter {
     fn resolve(&self, reference: &str) -> BackendResult<Option<b::Image>> {
-        self.0.resolve(reference).map(|i| i.map(image)).map_err(err)
+        self.0.resolve(reference).map_err(err)
     }
 
     fn pull<'a>(
@@ -300,19 +164,10 @@ impl ImageBackend for ImageAdapter {
         auth: &'a [b::RegistryAuth],
     ) -> BoxFuture<'a, Result<b::Image, b::PullFailure>> {
         Box::pin(async move {
-            let auth: Vec<image::RegistryAuth> = auth
-                .iter()
-                .map(|a| image::RegistryAuth {
-                    registry: a.registry.clone(),
-                    username: a.username.clone(),
-                    password: a.password.clone(),
-                })
-                .collect();
             let progress = |p: PullProgress| log_progress(reference, &p);
             self.0
-                .pull(reference, &auth, &progress)
+                .pull(reference, auth, &progress)
                 .await
-                .map(image)
                 .map_err(|e| b::PullFailure {
                     kind: match e {
                         image::PullError::NotFound { .. } => b::PullErrorKind::NotFound,

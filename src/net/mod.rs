@@ -66,7 +66,7 @@ pub(crate) struct NetConfig {
 }
 
 /// A pod's namespaces; `None` means the host's.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Sandbox {
     pub(crate) net: Option<PathBuf>,
     pub(crate) ipc: Option<PathBuf>,

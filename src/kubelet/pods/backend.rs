@@ -4,7 +4,6 @@
 //! `runtime`, `net`, `image` and `volumes` stay thin; the fakes in tests
 //! implement the same traits.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
 use std::net::Ipv4Addr;
@@ -38,97 +37,10 @@ pub(crate) type BackendResult<T> = Result<T, BackendError>;
 
 // ---- runtime ----
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) struct UserSpec {
-    pub(crate) uid: Option<u32>,
-    pub(crate) gid: Option<u32>,
-    /// Resolved by the runtime in the rootfs' /etc/passwd.
-    pub(crate) name: Option<String>,
-    pub(crate) supplementary: Vec<u32>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Propagation {
-    Private,
-    HostToContainer,
-    Bidirectional,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum MountKind {
-    Bind {
-        source: PathBuf,
-        readonly: bool,
-        propagation: Propagation,
-    },
-    Tmpfs {
-        size: Option<u64>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct MountSpec {
-    pub(crate) destination: PathBuf,
-    pub(crate) kind: MountKind,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DeviceSpec {
-    pub(crate) host_path: PathBuf,
-    pub(crate) container_path: PathBuf,
-    pub(crate) permissions: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Seccomp {
-    RuntimeDefault,
-    Unconfined,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) struct Resources {
-    pub(crate) cpu_shares: Option<u64>,
-    pub(crate) cpu_quota_us: Option<i64>,
-    pub(crate) cpu_period_us: Option<u64>,
-    pub(crate) memory_limit: Option<i64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) struct Namespaces {
-    /// `None` = the host's namespace.
-    pub(crate) net: Option<PathBuf>,
-    pub(crate) ipc: Option<PathBuf>,
-    pub(crate) uts: Option<PathBuf>,
-    pub(crate) host_pid: bool,
-}
-
-/// Everything the runtime needs to start one container.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ContainerSpec {
-    pub(crate) id: String,
-    pub(crate) labels: BTreeMap<String, String>,
-    pub(crate) layers: Vec<PathBuf>,
-    pub(crate) args: Vec<String>,
-    pub(crate) env: Vec<String>,
-    pub(crate) cwd: String,
-    pub(crate) user: UserSpec,
-    pub(crate) hostname: String,
-    pub(crate) mounts: Vec<MountSpec>,
-    pub(crate) devices: Vec<DeviceSpec>,
-    pub(crate) privileged: bool,
-    pub(crate) cap_add: Vec<String>,
-    pub(crate) cap_drop: Vec<String>,
-    pub(crate) no_new_privs: bool,
-    pub(crate) seccomp: Seccomp,
-    pub(crate) read_only_rootfs: bool,
-    pub(crate) resources: Resources,
-    pub(crate) namespaces: Namespaces,
-    pub(crate) cgroup_path: String,
-    pub(crate) stdin: bool,
-    pub(crate) stdin_once: bool,
-    pub(crate) tty: bool,
-    pub(crate) log_path: PathBuf,
-}
+pub(crate) use crate::runtime::{
+    ContainerInfo, ContainerSpec, DeviceSpec, MountKind, MountSpec, Namespaces, Propagation,
+    Resources, Seccomp, UserSpec,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ExitRecord {
@@ -145,12 +57,6 @@ pub(crate) enum ContainerState {
     Running { pid: u32, started_at: Timestamp },
     Exited(ExitRecord),
     Unknown,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ContainerInfo {
-    pub(crate) id: String,
-    pub(crate) labels: BTreeMap<String, String>,
 }
 
 /// The output of a command run to completion in a container (probes, hooks).
@@ -179,27 +85,7 @@ pub(crate) trait RuntimeBackend: Send + Sync {
 
 // ---- net ----
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) struct Sandbox {
-    pub(crate) net: Option<PathBuf>,
-    pub(crate) ipc: Option<PathBuf>,
-    pub(crate) uts: Option<PathBuf>,
-    pub(crate) ip: Option<Ipv4Addr>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Protocol {
-    Tcp,
-    Udp,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct HostPort {
-    pub(crate) protocol: Protocol,
-    pub(crate) host_port: u16,
-    pub(crate) container_port: u16,
-    pub(crate) host_ip: Option<Ipv4Addr>,
-}
+pub(crate) use crate::net::{HostPort, Protocol, Sandbox};
 
 /// `net::Network`.
 pub(crate) trait NetBackend: Send + Sync {
@@ -227,31 +113,7 @@ pub(crate) trait NetBackend: Send + Sync {
 
 // ---- image ----
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) struct ImageConfig {
-    pub(crate) env: Vec<String>,
-    pub(crate) entrypoint: Vec<String>,
-    pub(crate) cmd: Vec<String>,
-    pub(crate) working_dir: String,
-    pub(crate) user: String,
-    pub(crate) exposed_ports: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Image {
-    pub(crate) references: Vec<String>,
-    pub(crate) digest: String,
-    pub(crate) config: ImageConfig,
-    pub(crate) layers: Vec<PathBuf>,
-    pub(crate) size: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RegistryAuth {
-    pub(crate) registry: String,
-    pub(crate) username: String,
-    pub(crate) password: String,
-}
+pub(crate) use crate::image::{Image, RegistryAuth};
 
 /// The class of a failed pull, mirroring `image::PullError`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

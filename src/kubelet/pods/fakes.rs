@@ -13,6 +13,7 @@ use k8s_openapi::api::core::v1::{Container, Event, Pod, PodStatus, Secret};
 
 use super::backend::*;
 use super::spec::LABEL_CONTAINER;
+use crate::image::ImageConfig;
 
 pub(crate) type Log = Arc<Mutex<Vec<String>>>;
 
@@ -455,6 +456,7 @@ impl Fakes {
 /// A runtime spec carrying only the id and labels of `info`.
 pub(crate) fn test_spec(info: &ContainerInfo) -> ContainerSpec {
     ContainerSpec {
+        stop_signal: None,
         id: info.id.clone(),
         labels: info.labels.clone(),
         layers: vec![],

@@ -309,6 +309,7 @@ pub(crate) fn build(input: &SpecInput<'_>) -> ContainerSpec {
     }
 
     ContainerSpec {
+        stop_signal: stop_signal(&input.image.config.stop_signal),
         id: input.id.to_owned(),
         labels,
         layers: input.image.layers.clone(),
@@ -348,3 +349,23 @@ pub(crate) fn build(input: &SpecInput<'_>) -> ContainerSpec {
 #[cfg(test)]
 #[path = "spec_tests.rs"]
 mod tests;
+
+/// The image's StopSignal as a number (`SIGINT`, `INT`, `2`); the
+/// runtime's SIGTERM when unset or unknown.
+fn stop_signal(name: &str) -> Option<i32> {
+    let name = name.trim();
+    if name.is_empty() {
+        return None;
+    }
+    if let Ok(n) = name.parse::<i32>() {
+        return Some(n);
+    }
+    let full = if name.starts_with("SIG") {
+        name.to_string()
+    } else {
+        format!("SIG{name}")
+    };
+    full.parse::<nix::sys::signal::Signal>()
+        .ok()
+        .map(|s| s as i32)
+}

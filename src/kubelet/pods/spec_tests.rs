@@ -1,5 +1,5 @@
 use super::*;
-use crate::kubelet::pods::backend::ImageConfig;
+use crate::image::ImageConfig;
 use k8s_openapi::api::core::v1::{
     Capabilities, HostPathVolumeSource, PodSecurityContext, PodSpec, SeccompProfile,
     SecurityContext, Volume, VolumeMount,
@@ -17,6 +17,7 @@ fn image() -> Image {
             working_dir: "/srv".into(),
             user: "1000:1001".into(),
             exposed_ports: vec![],
+            stop_signal: "SIGINT".into(),
         },
         layers: vec![PathBuf::from("/l0"), PathBuf::from("/l1")],
         size: 1,
@@ -208,4 +209,14 @@ fn hostname_is_truncated_to_a_label() {
     let mut p = pod(Container::default());
     p.metadata.name = Some(format!("{}-x", "a".repeat(62)));
     assert_eq!(hostname(&p), "a".repeat(62));
+}
+
+#[test]
+fn image_stop_signal_reaches_the_runtime() {
+    let s = build_for(Container::default(), &[]);
+    assert_eq!(s.stop_signal, Some(2));
+    assert_eq!(super::stop_signal("TERM"), Some(15));
+    assert_eq!(super::stop_signal("9"), Some(9));
+    assert_eq!(super::stop_signal(""), None);
+    assert_eq!(super::stop_signal("SIGNOPE"), None);
 }
