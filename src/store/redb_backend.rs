@@ -21,10 +21,25 @@ fn boxed<E: std::error::Error + Send + Sync + 'static>(
 
 impl RedbBackend {
     pub(crate) fn open(path: &Path) -> Result<RedbBackend> {
-        let db = Database::create(path).map_err(|e| Error::Open {
-            path: path.display().to_string(),
-            source: boxed(e),
-        })?;
+        // As for sled: a child between fork and exec may hold the file
+        // lock of a database just closed for a moment.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        let db = loop {
+            match Database::create(path) {
+                Ok(db) => break db,
+                Err(redb::DatabaseError::DatabaseAlreadyOpen)
+                    if std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => {
+                    return Err(Error::Open {
+                        path: path.display().to_string(),
+                        source: boxed(e),
+                    });
+                }
+            }
+        };
         Ok(RedbBackend { db })
     }
 }

@@ -23,16 +23,35 @@ fn boxed<E: std::error::Error + Send + Sync + 'static>(
 
 impl SledBackend {
     pub(crate) fn open(path: &Path) -> Result<SledBackend> {
-        let db = sled::Config::new()
-            .path(path)
-            // No background flusher: every commit flushes itself, and an
-            // idle box must not write.
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| Error::Open {
-                path: path.display().to_string(),
-                source: boxed(e),
-            })?;
+        // sled's file lock follows the open file description, which a
+        // child process holds from fork until exec: a reopen right after a
+        // close can find it still taken for a moment while this process
+        // starts others (shims, nft). Wait that out, briefly.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        let db = loop {
+            match sled::Config::new()
+                .path(path)
+                // No background flusher: every commit flushes itself, and
+                // an idle box must not write.
+                .flush_every_ms(None)
+                .open()
+            {
+                Ok(db) => break db,
+                Err(sled::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::Other
+                        && e.to_string().contains("could not acquire lock")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => {
+                    return Err(Error::Open {
+                        path: path.display().to_string(),
+                        source: boxed(e),
+                    });
+                }
+            }
+        };
         Ok(SledBackend {
             db,
             poisoned: false,
