@@ -29,7 +29,8 @@ fn run_logs_exec_and_cp() {
                 "--",
                 "sh",
                 "-c",
-                "for i in 1 2 3; do echo line$i; done; echo to-stderr >&2; exec sleep 3600",
+                // stderr a moment later, so the two pipes cannot interleave.
+                "for i in 1 2 3; do echo line$i; done; sleep 1; echo to-stderr >&2; exec sleep 3600",
             ],
         );
         site.wait(&ns, "web", "{.status.phase}", "Running");
