@@ -77,6 +77,37 @@ fn run_logs_exec_and_cp() {
             "hello\n",
         );
         assert_eq!(String::from_utf8_lossy(&out.stdout), "HELLO\n");
+        // exec -it: a terminal in the container (kubectl wants its own
+        // stdin to be a terminal, so it runs under script).
+        let out = std::process::Command::new("script")
+            .args([
+                "-qec",
+                &format!(
+                    "{} -n {ns} exec -it web -- sh",
+                    common::kubectl_path(v).display()
+                ),
+                "/dev/null",
+            ])
+            .env("KUBECONFIG", s.kubeconfig())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin
+                    .take()
+                    .unwrap()
+                    .write_all(b"tty; echo $((6*7)); exit 5\n")?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+        assert!(text.contains("/dev/pts/"), "{text}");
+        assert!(text.contains("\n42\n"), "{text}");
+        assert!(
+            text.contains("command terminated with exit code 5"),
+            "{text}"
+        );
         // cp both ways.
         let local = tempfile::tempdir().unwrap();
         let src = local.path().join("in.txt");

@@ -297,6 +297,21 @@ fn create(paths: &Paths, id: &str) -> Result<(Relay, ContainerSpec, String), Str
     Ok((relay, spec, started_at))
 }
 
+/// Writes to `out` the process of the container's OCI config at `config`
+/// with `cmd` as its arguments and a terminal.
+fn tty_process(config: &Path, cmd: &[String], out: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(config)?;
+    let spec: serde_json::Value = serde_json::from_str(&text)?;
+    let mut process = spec
+        .get("process")
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no process in {}", config.display()))?;
+    process["terminal"] = serde_json::json!(true);
+    process["args"] = serde_json::json!(cmd);
+    std::fs::write(out, process.to_string())?;
+    Ok(())
+}
+
 /// Arguments of `sovedge shim exec`; fd 0 is the framed client socket.
 pub(crate) struct ExecArgs {
     pub(crate) run_dir: PathBuf,
@@ -338,11 +353,19 @@ pub(crate) fn run_exec(args: ExecArgs) -> anyhow::Result<()> {
             builder = builder.with_stdin(dev_null()?);
         }
     }
-    let built = builder
-        .as_tenant()
-        .with_container_args(args.cmd.clone())
-        .with_detach(true)
-        .build();
+    let tenant = builder.as_tenant().with_detach(true);
+    let built = if args.tty {
+        // A terminal needs `terminal: true` in the process, which the
+        // container's own process (no terminal) does not carry: hand
+        // libcontainer the container's process with the command swapped.
+        let process = paths.dir.join(format!("exec-{}.json", std::process::id()));
+        tty_process(&paths.bundle().join("config.json"), &args.cmd, &process)?;
+        let built = tenant.with_process(Some(&process)).build();
+        let _ = std::fs::remove_file(&process);
+        built
+    } else {
+        tenant.with_container_args(args.cmd.clone()).build()
+    };
     let mut relay = match built {
         Ok(pid) => Relay::new(Pid::from_raw(pid.as_raw())),
         Err(e) => {
