@@ -23,7 +23,7 @@ use super::volumes::{HostMounter, KubeSource, ServiceEnv, Volumes};
 use crate::image::{ImageStore, RegistriesConfig};
 use crate::net::{NetConfig, Network};
 use crate::registry::ApiError;
-use crate::runtime::{self, Runtime, RuntimeConfig};
+use crate::runtime::{Runtime, RuntimeConfig};
 
 /// How often `DATA/images` is checked for new air-gap archives.
 const IMPORT_INTERVAL: Duration = Duration::from_secs(5);
@@ -131,16 +131,6 @@ fn api_error(e: ResolveError) -> ApiError {
     }
 }
 
-fn process_io(io: runtime::ProcessIo) -> ProcessIo {
-    ProcessIo {
-        stdin: io.stdin,
-        stdout: io.stdout,
-        stderr: io.stderr,
-        resize: io.resize,
-        exit: io.exit,
-    }
-}
-
 /// Logs, exec, attach and port-forward of the pods on this node.
 pub(crate) struct NodeStreams(pub(crate) Arc<Stack>);
 
@@ -161,12 +151,11 @@ impl PodStreams for NodeStreams {
             .running_container(ns, pod, container.as_deref());
         Box::pin(async move {
             let id = found.map_err(api_error)?;
-            let io = stack
+            stack
                 .runtime
                 .exec(&id, cmd, tty, stdin)
                 .await
-                .map_err(|e| ApiError::internal(e.to_string()))?;
-            Ok(process_io(io))
+                .map_err(|e| ApiError::internal(e.to_string()))
         })
     }
 
@@ -185,12 +174,11 @@ impl PodStreams for NodeStreams {
             .running_container(ns, pod, container.as_deref());
         Box::pin(async move {
             let id = found.map_err(api_error)?;
-            let io = stack
+            stack
                 .runtime
                 .attach(&id, stdin)
                 .await
-                .map_err(|e| ApiError::internal(e.to_string()))?;
-            Ok(process_io(io))
+                .map_err(|e| ApiError::internal(e.to_string()))
         })
     }
 

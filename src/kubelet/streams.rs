@@ -9,25 +9,14 @@ use std::pin::Pin;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use serde_json::json;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
 
 use crate::registry::ApiError;
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A process the client talks to: its stdio, its terminal size and how it
-/// ended. Absent streams were not asked for.
-pub(crate) struct ProcessIo {
-    pub(crate) stdin: Option<Box<dyn AsyncWrite + Send + Unpin>>,
-    pub(crate) stdout: Option<Box<dyn AsyncRead + Send + Unpin>>,
-    pub(crate) stderr: Option<Box<dyn AsyncRead + Send + Unpin>>,
-    /// Terminal size changes as (columns, rows), when a terminal is attached.
-    pub(crate) resize: Option<mpsc::Sender<(u16, u16)>>,
-    /// The exit code of an exec'd command; for attach, the container's.
-    pub(crate) exit: oneshot::Receiver<i32>,
-}
+/// A process the client talks to: the runtime's exec and attach handle.
+pub(crate) use crate::runtime::ProcessIo;
 
 /// The node side of the streaming subresources. Errors are `Status`es
 /// the client sees as they are.

@@ -51,38 +51,7 @@ impl Site {
 
     /// Polls `jsonpath` of pod `name` until it prints `want`.
     pub fn wait(&self, ns: &str, name: &str, jsonpath: &str, want: &str) {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let out = self.server.kubectl(
-                "1.33",
-                &[
-                    "-n",
-                    ns,
-                    "get",
-                    "pod",
-                    name,
-                    "-o",
-                    &format!("jsonpath={jsonpath}"),
-                ],
-            );
-            let got = String::from_utf8_lossy(&out.stdout).to_string();
-            if got == want {
-                return;
-            }
-            if Instant::now() > deadline {
-                let pod = self
-                    .server
-                    .kubectl("1.33", &["-n", ns, "get", "pod", name, "-o", "yaml"]);
-                let events = self.server.kubectl("1.33", &["-n", ns, "get", "events"]);
-                panic!(
-                    "pod {ns}/{name}: {jsonpath} is {got:?}, want {want:?}\n{}\n{}\nserver log:\n{}",
-                    String::from_utf8_lossy(&pod.stdout),
-                    String::from_utf8_lossy(&events.stdout),
-                    tail(&self.server.log())
-                );
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        self.wait_until(ns, name, jsonpath, |got| got == want);
     }
 
     pub fn apply(&self, ns: &str, manifest: &str) {
